@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeWebSocket, asWebSocket } from '../../test/fakeWebSocket';
+import { makeMessage } from '../../test/factories';
+import { ChatConnection } from './chatConnection';
+
+const streaming = makeMessage({ id: 'a1', status: 'streaming', content: 'ab', seq: 2 });
+
+function connect() {
+  const connection = new ChatConnection({
+    conversationId: 'c1',
+    url: 'ws://test/ws/chat/c1/',
+    WebSocketImpl: asWebSocket,
+    random: () => 1,
+  });
+  connection.start();
+  return connection;
+}
+
+describe('ChatConnection', () => {
+  beforeEach(() => {
+    FakeWebSocket.reset();
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('asks for a snapshot once when it sees a gap, then resumes from the snapshot', () => {
+    const connection = connect();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [streaming] });
+    ws.receive({ type: 'message.delta', message_id: 'a1', seq: 3, part: 'content', delta: 'c' });
+    ws.receive({ type: 'message.delta', message_id: 'a1', seq: 5, part: 'content', delta: 'e' });
+    ws.receive({ type: 'message.delta', message_id: 'a1', seq: 6, part: 'content', delta: 'f' });
+    expect(ws.sentFrames()).toEqual([{ type: 'conversation.sync' }]);
+    expect(connection.getView().chat.messages[0].content).toBe('abc');
+
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [{ ...streaming, content: 'abcdef', seq: 6 }] });
+    ws.receive({ type: 'message.delta', message_id: 'a1', seq: 7, part: 'content', delta: 'g' });
+    expect(connection.getView().chat.messages[0].content).toBe('abcdefg');
+    expect(ws.sentFrames()).toHaveLength(1);
+  });
+
+  it('queues a send made offline and writes it once, after the snapshot', () => {
+    const connection = connect();
+    const clientId = connection.sendMessage('hello', 'k1');
+    expect(clientId).toBe('k1');
+    const ws = FakeWebSocket.last;
+    ws.open();
+    expect(ws.sent).toEqual([]); // not before the snapshot
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    expect(ws.sentFrames()).toEqual([{ type: 'message.send', content: 'hello', client_id: 'k1' }]);
+  });
+
+  it('resends an unconfirmed send on the next connection, with the same client_id, but not a confirmed one', () => {
+    const connection = connect();
+    let ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    connection.sendMessage('one', 'k1');
+    connection.sendMessage('two', 'k2');
+    expect(ws.sentFrames().map((f) => f.client_id)).toEqual(['k1', 'k2']);
+    ws.receive({ type: 'message.created', message: makeMessage({ role: 'user', content: 'one', client_id: 'k1' }) });
+
+    ws.serverClose(1006);
+    vi.advanceTimersByTime(500);
+    ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    expect(ws.sentFrames()).toEqual([{ type: 'message.send', content: 'two', client_id: 'k2' }]);
+    expect(connection.getView().chat.pending.map((p) => p.client_id)).toEqual(['k2']);
+  });
+
+  it('reports 4001 and stops reconnecting until started again', () => {
+    const connection = connect();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.serverClose(4001);
+    vi.advanceTimersByTime(30_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    expect(connection.getView().closedWith).toBe(4001);
+    connection.start();
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    expect(connection.getView().closedWith).toBeNull();
+  });
+
+  it('sends stop and regenerate frames only while connected', () => {
+    const connection = connect();
+    expect(connection.stopGeneration()).toBe(false);
+    FakeWebSocket.last.open();
+    expect(connection.stopGeneration()).toBe(true);
+    expect(connection.regenerate()).toBe(true);
+    expect(FakeWebSocket.last.sentFrames()).toEqual([{ type: 'generation.stop' }, { type: 'message.regenerate' }]);
+  });
+});

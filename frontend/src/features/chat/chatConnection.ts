@@ -1,0 +1,127 @@
+/**
+ * One conversation's live connection: a ReconnectingSocket, the reducer over its frames,
+ * a sync request when a delta gap shows up, and an outbox of message.send frames that
+ * survives reconnects (each written at most once per connection, and only while the
+ * server has not confirmed it; client_id makes a resend idempotent anyway).
+ */
+import { parseServerFrame, type ClientFrame } from '../../lib/protocol';
+import { ReconnectingSocket, type ConnectionState } from '../../lib/reconnectingSocket';
+import { newUuid } from '../../lib/uuid';
+import { applyFrame, initialChatState, type ChatAction, type ChatState } from './reducer';
+
+export interface ChatView {
+  chat: ChatState;
+  connection: ConnectionState;
+  /** 4001 (log in again) or 4003 (not yours) once the server closed with it. */
+  closedWith: number | null;
+}
+
+export interface ChatConnectionOptions {
+  conversationId: string;
+  /** Defaults to ws(s)://<this host>/ws/chat/<id>/. */
+  url?: string;
+  WebSocketImpl?: typeof WebSocket;
+  random?: () => number;
+}
+
+export function chatSocketUrl(conversationId: string): string {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${location.host}/ws/chat/${conversationId}/`;
+}
+
+export class ChatConnection {
+  private view: ChatView = { chat: initialChatState, connection: 'offline', closedWith: null };
+  private listeners = new Set<() => void>();
+  private readonly socket: ReconnectingSocket;
+  /** Between (re)connect or a sync request and the snapshot that answers it. */
+  private awaitingSnapshot = true;
+  /** client_ids written on the current connection. */
+  private writtenOnThisConnection = new Set<string>();
+
+  constructor(options: ChatConnectionOptions) {
+    this.socket = new ReconnectingSocket({
+      url: options.url ?? (() => chatSocketUrl(options.conversationId)),
+      WebSocketImpl: options.WebSocketImpl,
+      random: options.random,
+      onOpen: () => {
+        this.awaitingSnapshot = true;
+        this.writtenOnThisConnection.clear();
+      },
+      onMessage: (text) => this.receive(text),
+      onStateChange: (connection) => this.update({ connection }),
+      onTerminalClose: (code) => this.update({ closedWith: code }),
+    });
+  }
+
+  // ---- store interface (useSyncExternalStore) ----
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+  getView = (): ChatView => this.view;
+
+  start(): void {
+    this.update({ closedWith: null });
+    this.socket.start();
+  }
+
+  stop(): void {
+    this.socket.stop();
+  }
+
+  /** Queue a user message; it is written now if connected, else after the next snapshot. */
+  sendMessage(content: string, clientId: string = newUuid()): string {
+    this.dispatch({ type: 'local.pending', send: { client_id: clientId, content } });
+    this.flushOutbox();
+    return clientId;
+  }
+
+  stopGeneration(): boolean {
+    return this.write({ type: 'generation.stop' });
+  }
+
+  regenerate(): boolean {
+    return this.write({ type: 'message.regenerate' });
+  }
+
+  dismissError(): void {
+    this.dispatch({ type: 'local.dismissError' });
+  }
+
+  private write(frame: ClientFrame): boolean {
+    return this.socket.send(JSON.stringify(frame));
+  }
+
+  private receive(text: string) {
+    const frame = parseServerFrame(text);
+    if (!frame) return;
+    if (frame.type === 'conversation.snapshot') this.awaitingSnapshot = false;
+    const gap = this.dispatch(frame);
+    if (gap && !this.awaitingSnapshot && this.write({ type: 'conversation.sync' })) {
+      this.awaitingSnapshot = true;
+    }
+    if (frame.type === 'conversation.snapshot') this.flushOutbox();
+  }
+
+  private flushOutbox() {
+    // Before the snapshot we cannot tell which sends the server already stored.
+    if (this.awaitingSnapshot || this.view.connection !== 'online') return;
+    for (const send of this.view.chat.pending) {
+      if (this.writtenOnThisConnection.has(send.client_id)) continue;
+      const frame: ClientFrame = { type: 'message.send', content: send.content, client_id: send.client_id };
+      if (!this.write(frame)) return;
+      this.writtenOnThisConnection.add(send.client_id);
+    }
+  }
+
+  private dispatch(action: ChatAction): boolean {
+    const { state, gap } = applyFrame(this.view.chat, action);
+    if (state !== this.view.chat) this.update({ chat: state });
+    return gap;
+  }
+
+  private update(patch: Partial<ChatView>) {
+    this.view = { ...this.view, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+}

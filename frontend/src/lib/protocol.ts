@@ -1,0 +1,151 @@
+/**
+ * TypeScript mirror of the wire contract (shared/contract/PROTOCOL.md, version 1).
+ * Every frame and JSON shape the client sends or receives is declared here, once.
+ */
+
+export type Role = 'user' | 'assistant';
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'error' | 'interrupted';
+export type DeltaPart = 'content' | 'reasoning';
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export interface Message {
+  id: string;
+  conversation_id: string;
+  role: Role;
+  content: string;
+  reasoning: string;
+  status: MessageStatus;
+  /** Number of deltas already folded into content and reasoning. */
+  seq: number;
+  error: string | null;
+  model: string | null;
+  usage: Usage | null;
+  client_id: string | null;
+  parent_id: string | null;
+  created_at: string;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConversationSummary extends Conversation {
+  message_count: number;
+  preview: string;
+}
+
+// ---- client -> server ----
+
+export interface MessageSendFrame {
+  type: 'message.send';
+  content: string;
+  client_id?: string;
+}
+export interface GenerationStopFrame {
+  type: 'generation.stop';
+}
+export interface MessageRegenerateFrame {
+  type: 'message.regenerate';
+}
+export interface ConversationSyncFrame {
+  type: 'conversation.sync';
+}
+export type ClientFrame =
+  | MessageSendFrame
+  | GenerationStopFrame
+  | MessageRegenerateFrame
+  | ConversationSyncFrame;
+
+// ---- server -> client ----
+
+export interface ConversationSnapshotFrame {
+  type: 'conversation.snapshot';
+  conversation: Conversation | null;
+  messages: Message[];
+}
+export interface MessageCreatedFrame {
+  type: 'message.created';
+  message: Message;
+}
+export interface MessageDeltaFrame {
+  type: 'message.delta';
+  message_id: string;
+  seq: number;
+  part: DeltaPart;
+  delta: string;
+}
+export interface MessageDoneFrame {
+  type: 'message.done';
+  message: Message;
+}
+export interface ConversationUpdatedFrame {
+  type: 'conversation.updated';
+  conversation: Conversation;
+}
+export type ErrorCode = 'bad_request' | 'too_long' | 'busy' | 'rate_limited' | 'internal';
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode | string;
+  message: string;
+  client_id?: string;
+  retry_after?: number;
+}
+export type ServerFrame =
+  | ConversationSnapshotFrame
+  | MessageCreatedFrame
+  | MessageDeltaFrame
+  | MessageDoneFrame
+  | ConversationUpdatedFrame
+  | ErrorFrame;
+
+const SERVER_FRAME_TYPES = new Set<string>([
+  'conversation.snapshot',
+  'message.created',
+  'message.delta',
+  'message.done',
+  'conversation.updated',
+  'error',
+]);
+
+/** Parse a text frame from the server; returns null for anything that is not a known frame. */
+export function parseServerFrame(text: string): ServerFrame | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !SERVER_FRAME_TYPES.has(type)) return null;
+  return value as ServerFrame;
+}
+
+// ---- WebSocket close codes ----
+
+export const CLOSE_NOT_LOGGED_IN = 4001;
+export const CLOSE_FORBIDDEN = 4003;
+
+// ---- HTTP API ----
+
+export interface ConversationPage {
+  items: ConversationSummary[];
+  next_cursor: string | null;
+}
+export interface ConversationDetail {
+  conversation: Conversation;
+  messages: Message[];
+}
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+export interface Me {
+  username: string;
+}

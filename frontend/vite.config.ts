@@ -1,0 +1,33 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import tailwindcss from '@tailwindcss/vite';
+
+// Django serves the built files under /static/ and reads dist/.vite/manifest.json
+// (entry "src/main.tsx"). In dev, Django's page loads
+// http://localhost:5173/static/@vite/client and /static/src/main.tsx from this server.
+export default defineConfig({
+  base: '/static/',
+  plugins: [react(), tailwindcss()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    manifest: true,
+    rollupOptions: {
+      input: 'src/main.tsx',
+    },
+  },
+  server: {
+    host: 'localhost',
+    port: 5173,
+    strictPort: true,
+    origin: 'http://localhost:5173',
+    cors: true,
+  },
+  test: {
+    environment: 'jsdom',
+    globals: false,
+    setupFiles: ['./src/test/setup.ts'],
+    css: false,
+  },
+});
