@@ -1,0 +1,108 @@
+import { useEffect, useRef } from 'react';
+import { Link } from 'react-router';
+import { CLOSE_FORBIDDEN } from '../../../lib/protocol';
+import { groupTurns } from '../reducer';
+import { useConversationSocket } from '../useConversationSocket';
+import { useDraft } from '../useDraft';
+import { Composer } from './Composer';
+import { ConnectionBadge } from './ConnectionBadge';
+import { ErrorBanner } from './ErrorBanner';
+import { MessageList } from './MessageList';
+
+interface ChatPageProps {
+  conversationId: string;
+  /** Called once the first message of a new chat is stored (to put /c/<id> in the URL). */
+  onStarted?: () => void;
+}
+
+export function ChatPage({ conversationId, onStarted }: ChatPageProps) {
+  const { data, loading, actions } = useConversationSocket(conversationId);
+  const { draft, setDraft } = useDraft(conversationId);
+  const composer = useRef<HTMLTextAreaElement>(null);
+  const lastSent = useRef<{ clientId: string; content: string } | null>(null);
+  const { chat, connection, closedWith, streaming } = data;
+
+  useEffect(() => {
+    composer.current?.focus();
+  }, [conversationId]);
+
+  const started = chat.messages.length > 0;
+  useEffect(() => {
+    if (started) onStarted?.();
+  }, [started, onStarted]);
+
+  // A refused send gives its text back to the composer, unless the user typed anew.
+  const error = chat.error;
+  useEffect(() => {
+    const sent = lastSent.current;
+    if (error?.client_id && sent?.clientId === error.client_id && !draft) {
+      setDraft(sent.content);
+      lastSent.current = null;
+    }
+  }, [error, draft, setDraft]);
+
+  useEffect(() => {
+    if (chat.conversation?.title) document.title = chat.conversation.title;
+    return () => {
+      document.title = 'Chat';
+    };
+  }, [chat.conversation?.title]);
+
+  if (closedWith === CLOSE_FORBIDDEN) {
+    return (
+      <div className="m-auto max-w-md p-6 text-center" role="alert">
+        <h1 className="mb-2 text-xl font-semibold">Conversation not found</h1>
+        <p className="mb-4 text-zinc-600 dark:text-zinc-400">
+          This conversation does not exist or is not yours.
+        </p>
+        <Link to="/" className="text-sky-700 underline dark:text-sky-400">
+          Start a new chat
+        </Link>
+      </div>
+    );
+  }
+
+  const send = (content: string) => {
+    const clientId = actions.send(content);
+    lastSent.current = { clientId, content };
+    setDraft('');
+  };
+
+  const turns = groupTurns(chat.messages);
+  const title = chat.conversation?.title || (started ? 'New conversation' : 'New chat');
+
+  return (
+    <div className="flex h-full min-h-0 flex-col">
+      <header className="flex items-center gap-3 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
+        <h1 className="min-w-0 flex-1 truncate font-medium">{title}</h1>
+        <ConnectionBadge state={connection} />
+      </header>
+      {loading && !started ? (
+        <p className="m-auto text-zinc-500">{connection === 'online' ? 'Loading…' : 'Connecting…'}</p>
+      ) : turns.length === 0 && chat.pending.length === 0 ? (
+        <div className="m-auto p-6 text-center text-zinc-500">
+          <p className="text-lg">What can I help with?</p>
+          <p className="mt-1 text-sm">Press ? for keyboard shortcuts.</p>
+        </div>
+      ) : (
+        <MessageList
+          turns={turns}
+          pending={chat.pending}
+          canRegenerate={!streaming && connection === 'online'}
+          onRegenerate={actions.regenerate}
+        />
+      )}
+      <div className="mx-auto w-full max-w-3xl space-y-2 px-4 pt-2 pb-4">
+        {error && <ErrorBanner error={error} onDismiss={actions.dismissError} />}
+        <Composer
+          ref={composer}
+          draft={draft}
+          onDraftChange={setDraft}
+          onSend={send}
+          onStop={actions.stop}
+          streaming={Boolean(streaming)}
+        />
+      </div>
+    </div>
+  );
+}

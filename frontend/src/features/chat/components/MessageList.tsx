@@ -1,0 +1,139 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useLayoutEffect, useRef, useState } from 'react';
+import { IconButton } from '../../../components/ui/IconButton';
+import { ArrowDownIcon } from '../../../components/ui/icons';
+import type { Message } from '../../../lib/protocol';
+import type { PendingSend, Turn } from '../reducer';
+import { AnswerView } from './AnswerView';
+import { UserMessageView } from './UserMessageView';
+
+type Row = { kind: 'turn'; turn: Turn } | { kind: 'pending'; send: PendingSend };
+
+interface MessageListProps {
+  turns: Turn[];
+  pending: PendingSend[];
+  canRegenerate: boolean;
+  onRegenerate: () => void;
+}
+
+/** How close to the bottom still counts as "reading the latest". */
+const STICK_THRESHOLD_PX = 48;
+
+/**
+ * The conversation, virtualized (only rows on screen are in the DOM). It follows a
+ * growing answer only while the reader is at the bottom; scrolling up stops that.
+ */
+export function MessageList({ turns, pending, canRegenerate, onRegenerate }: MessageListProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const [atBottom, setAtBottom] = useState(true);
+  // Chosen version per turn: {index, count}; a new version (count grows) selects the newest.
+  const [chosen, setChosen] = useState<Record<string, { index: number; count: number }>>({});
+
+  const rows: Row[] = [
+    ...turns.map((turn): Row => ({ kind: 'turn', turn })),
+    ...pending.map((send): Row => ({ kind: 'pending', send })),
+  ];
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => 160,
+    overscan: 6,
+    getItemKey: (index) => {
+      const row = rows[index];
+      return row.kind === 'turn' ? row.turn.key : `pending-${row.send.client_id}`;
+    },
+    initialRect: { width: 800, height: 800 },
+  });
+
+  const totalSize = virtualizer.getTotalSize();
+  const lastTurn = turns[turns.length - 1];
+  const lastAnswer = lastTurn?.answers[lastTurn.answers.length - 1];
+  const growth = `${rows.length}:${lastAnswer?.content.length ?? 0}:${lastAnswer?.reasoning.length ?? 0}:${totalSize}`;
+
+  const scrollToBottom = useCallback(() => {
+    const element = scroller.current;
+    if (element) element.scrollTop = element.scrollHeight;
+  }, []);
+
+  useLayoutEffect(() => {
+    if (stick.current) scrollToBottom();
+  }, [growth, scrollToBottom]);
+
+  const onScroll = () => {
+    const element = scroller.current;
+    if (!element) return;
+    const bottom = element.scrollHeight - element.scrollTop - element.clientHeight < STICK_THRESHOLD_PX;
+    stick.current = bottom;
+    if (bottom !== atBottom) setAtBottom(bottom);
+  };
+
+  const renderTurn = (turn: Turn, isLast: boolean) => {
+    const count = turn.answers.length;
+    const saved = chosen[turn.key];
+    const index = saved && saved.count === count ? saved.index : count - 1;
+    const answer: Message | undefined = turn.answers[index];
+    return (
+      <div className="space-y-3">
+        {turn.user && <UserMessageView content={turn.user.content} />}
+        {answer && (
+          <AnswerView
+            answer={answer}
+            versionIndex={index}
+            versionCount={count}
+            onVersionChange={(next) => setChosen((all) => ({ ...all, [turn.key]: { index: next, count } }))}
+            onRegenerate={isLast && canRegenerate ? onRegenerate : undefined}
+          />
+        )}
+      </div>
+    );
+  };
+
+  return (
+    <div className="relative min-h-0 flex-1">
+      <div
+        ref={scroller}
+        onScroll={onScroll}
+        className="h-full overflow-y-auto"
+        role="log"
+        aria-label="Conversation"
+        aria-live="off"
+      >
+        <div className="relative mx-auto w-full max-w-3xl px-4" style={{ height: totalSize }}>
+          {virtualizer.getVirtualItems().map((item) => {
+            const row = rows[item.index];
+            return (
+              <div
+                key={item.key}
+                data-index={item.index}
+                ref={virtualizer.measureElement}
+                className="absolute top-0 right-4 left-4 py-3"
+                style={{ transform: `translateY(${item.start}px)` }}
+              >
+                {row.kind === 'turn' ? (
+                  renderTurn(row.turn, row.turn === lastTurn && pending.length === 0)
+                ) : (
+                  <UserMessageView content={row.send.content} sending />
+                )}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      {!atBottom && (
+        <IconButton
+          label="Scroll to the latest message"
+          onClick={() => {
+            stick.current = true;
+            setAtBottom(true);
+            scrollToBottom();
+          }}
+          className="absolute bottom-3 left-1/2 -translate-x-1/2 rounded-full border border-zinc-300 bg-white shadow dark:border-zinc-700 dark:bg-zinc-900"
+        >
+          <ArrowDownIcon />
+        </IconButton>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+import {
+  conversationsChanged,
+  setAuthLost,
+  setConversationStreaming,
+  useAuthLost,
+} from '../../lib/liveState';
+import { CLOSE_NOT_LOGGED_IN } from '../../lib/protocol';
+import { ChatConnection, type ChatView } from './chatConnection';
+import { streamingMessage } from './reducer';
+
+/**
+ * The live state of one conversation over its WebSocket.
+ * Returns `{data, loading, actions}`; `data.closedWith` is 4003 for someone else's chat.
+ */
+export function useConversationSocket(conversationId: string) {
+  const connection = useMemo(() => new ChatConnection({ conversationId }), [conversationId]);
+  const view: ChatView = useSyncExternalStore(connection.subscribe, connection.getView);
+  const authLost = useAuthLost();
+
+  useEffect(() => {
+    connection.start();
+    return () => connection.stop();
+  }, [connection]);
+
+  // 4001: ask for a login; when the dialog reports success, connect again.
+  useEffect(() => {
+    if (view.closedWith === CLOSE_NOT_LOGGED_IN) setAuthLost(true);
+  }, [view.closedWith]);
+  const wasLost = useRef(authLost);
+  useEffect(() => {
+    if (wasLost.current && !authLost && connection.getView().closedWith === CLOSE_NOT_LOGGED_IN) {
+      connection.start();
+    }
+    wasLost.current = authLost;
+  }, [authLost, connection]);
+
+  const streaming = streamingMessage(view.chat);
+  useEffect(() => {
+    setConversationStreaming(conversationId, Boolean(streaming));
+    return () => setConversationStreaming(conversationId, false);
+  }, [conversationId, streaming]);
+
+  // The sidebar refetches when this conversation is created, titled or renamed.
+  const conversationStamp = view.chat.conversation
+    ? `${view.chat.conversation.title}|${view.chat.conversation.updated_at}`
+    : '';
+  useEffect(() => {
+    if (conversationStamp) conversationsChanged();
+  }, [conversationStamp]);
+
+  const actions = useMemo(
+    () => ({
+      send: (content: string) => connection.sendMessage(content),
+      stop: () => connection.stopGeneration(),
+      regenerate: () => connection.regenerate(),
+      dismissError: () => connection.dismissError(),
+    }),
+    [connection],
+  );
+
+  return {
+    data: { ...view, streaming },
+    loading: !view.chat.loaded,
+    actions,
+  };
+}

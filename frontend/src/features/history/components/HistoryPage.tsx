@@ -1,0 +1,149 @@
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { Button } from '../../../components/ui/Button';
+import { Dialog } from '../../../components/ui/Dialog';
+import { VirtualList } from '../../../components/ui/VirtualList';
+import { ApiError, exportUrl } from '../../../lib/api';
+import { useStreamingConversations } from '../../../lib/liveState';
+import type { ConversationSummary } from '../../../lib/protocol';
+import { useConversationList } from '../useConversationList';
+import { Highlight } from './Highlight';
+
+export const HISTORY_SEARCH_ID = 'history-search';
+
+const inputClass =
+  'w-full rounded-md border border-zinc-300 bg-white px-3 py-2 dark:border-zinc-700 dark:bg-zinc-900';
+
+/** Search, rename, delete and export conversations. */
+export function HistoryPage() {
+  const [q, setQ] = useState('');
+  const { data, loading, error, actions } = useConversationList(q);
+  const streaming = useStreamingConversations();
+  const [renaming, setRenaming] = useState<ConversationSummary | null>(null);
+  const [deleting, setDeleting] = useState<ConversationSummary | null>(null);
+  const [newTitle, setNewTitle] = useState('');
+  const [actionError, setActionError] = useState<string | null>(null);
+
+  const run = async (action: () => Promise<void>) => {
+    setActionError(null);
+    try {
+      await action();
+      setRenaming(null);
+      setDeleting(null);
+    } catch (caught) {
+      setActionError(caught instanceof ApiError ? caught.message : 'That did not work.');
+    }
+  };
+
+  const submitRename = (event: FormEvent) => {
+    event.preventDefault();
+    if (renaming && newTitle.trim()) void run(() => actions.rename(renaming.id, newTitle.trim()));
+  };
+
+  const renderItem = (conversation: ConversationSummary) => (
+    <div className="border-b border-zinc-200 px-1 py-3 dark:border-zinc-800">
+      <div className="flex flex-wrap items-center gap-2">
+        <Link to={`/c/${conversation.id}`} className="min-w-0 flex-1 truncate font-medium hover:underline">
+          <Highlight text={conversation.title || 'Untitled'} query={q} />
+        </Link>
+        {streaming.has(conversation.id) && <span className="text-xs text-sky-600">answering…</span>}
+        <span className="text-xs text-zinc-500">
+          {conversation.message_count} messages · {new Date(conversation.updated_at).toLocaleString()}
+        </span>
+      </div>
+      {conversation.preview && (
+        <p className="mt-1 line-clamp-2 text-sm text-zinc-600 dark:text-zinc-400">
+          <Highlight text={conversation.preview} query={q} />
+        </p>
+      )}
+      <div className="mt-2 flex flex-wrap gap-2 text-sm">
+        <Button
+          aria-label={`Rename ${conversation.title || 'conversation'}`}
+          onClick={() => {
+            setNewTitle(conversation.title);
+            setActionError(null);
+            setRenaming(conversation);
+          }}
+        >
+          Rename
+        </Button>
+        <Button
+          aria-label={`Delete ${conversation.title || 'conversation'}`}
+          onClick={() => {
+            setActionError(null);
+            setDeleting(conversation);
+          }}
+        >
+          Delete
+        </Button>
+        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'markdown')}>
+          Export Markdown
+        </a>
+        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'json')}>
+          Export JSON
+        </a>
+      </div>
+    </div>
+  );
+
+  return (
+    <div className="mx-auto flex h-full min-h-0 w-full max-w-3xl flex-col px-4 pt-4">
+      <h1 className="mb-3 text-xl font-semibold">History</h1>
+      <label htmlFor={HISTORY_SEARCH_ID} className="sr-only">
+        Search conversations
+      </label>
+      <input
+        id={HISTORY_SEARCH_ID}
+        type="search"
+        placeholder="Search titles and messages (Ctrl+K)"
+        value={q}
+        onChange={(event) => setQ(event.target.value)}
+        className={inputClass}
+        autoFocus
+      />
+      {error && <p role="alert" className="mt-2 text-sm text-rose-600">{error}</p>}
+      {!loading && data.items.length === 0 && !error && (
+        <p className="mt-4 text-zinc-500">{q ? 'Nothing matches.' : 'No conversations yet.'}</p>
+      )}
+      <VirtualList
+        className="mt-2 flex-1"
+        label="Conversations"
+        items={data.items}
+        itemKey={(c) => c.id}
+        estimateSize={120}
+        renderItem={renderItem}
+        onEndReached={data.hasMore ? actions.loadMore : undefined}
+      />
+      {loading && <p className="py-2 text-sm text-zinc-500">Loading…</p>}
+
+      <Dialog title="Rename conversation" open={renaming !== null} onClose={() => setRenaming(null)}>
+        <form onSubmit={submitRename} className="space-y-3">
+          <label className="block text-sm">
+            Title
+            <input className={`mt-1 ${inputClass}`} value={newTitle} onChange={(e) => setNewTitle(e.target.value)} required />
+          </label>
+          {actionError && <p role="alert" className="text-sm text-rose-600">{actionError}</p>}
+          <div className="flex justify-end gap-2">
+            <Button onClick={() => setRenaming(null)}>Cancel</Button>
+            <Button variant="primary" type="submit">
+              Save
+            </Button>
+          </div>
+        </form>
+      </Dialog>
+
+      <Dialog title="Delete conversation?" open={deleting !== null} onClose={() => setDeleting(null)}>
+        <p className="mb-4 text-sm">
+          “{deleting?.title || 'Untitled'}” and all its messages will be deleted. This cannot be undone.
+        </p>
+        {actionError && <p role="alert" className="mb-2 text-sm text-rose-600">{actionError}</p>}
+        <div className="flex justify-end gap-2">
+          <Button onClick={() => setDeleting(null)}>Cancel</Button>
+          <Button variant="danger" onClick={() => deleting && void run(() => actions.remove(deleting.id))}>
+            Delete
+          </Button>
+        </div>
+      </Dialog>
+    </div>
+  );
+}

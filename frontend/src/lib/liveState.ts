@@ -1,0 +1,63 @@
+/**
+ * Small cross-feature signals (features do not import each other):
+ * which conversations are streaming right now, and "the list of conversations changed".
+ */
+import { useSyncExternalStore } from 'react';
+
+type Listener = () => void;
+
+function createStore<T>(initial: T) {
+  let value = initial;
+  const listeners = new Set<Listener>();
+  return {
+    get: () => value,
+    set(next: T) {
+      if (Object.is(next, value)) return;
+      value = next;
+      listeners.forEach((l) => l());
+    },
+    subscribe(listener: Listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}
+
+const streaming = createStore<ReadonlySet<string>>(new Set());
+
+export function setConversationStreaming(id: string, isStreaming: boolean): void {
+  const current = streaming.get();
+  if (current.has(id) === isStreaming) return;
+  const next = new Set(current);
+  if (isStreaming) next.add(id);
+  else next.delete(id);
+  streaming.set(next);
+}
+
+export function useStreamingConversations(): ReadonlySet<string> {
+  return useSyncExternalStore(streaming.subscribe, streaming.get);
+}
+
+const listVersion = createStore(0);
+
+/** Tell conversation lists to refetch (a title changed, a chat was created or deleted). */
+export function conversationsChanged(): void {
+  listVersion.set(listVersion.get() + 1);
+}
+
+export function useConversationsVersion(): number {
+  return useSyncExternalStore(listVersion.subscribe, listVersion.get);
+}
+
+const authLost = createStore(false);
+
+/** The server said we are not logged in (socket 4001 or an API 401). */
+export function setAuthLost(lost: boolean): void {
+  authLost.set(lost);
+}
+
+export function useAuthLost(): boolean {
+  return useSyncExternalStore(authLost.subscribe, authLost.get);
+}
