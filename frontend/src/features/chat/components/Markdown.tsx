@@ -1,6 +1,5 @@
-import { memo, useRef, type ComponentProps } from 'react';
+import { memo, useEffect, useRef, useState, type ComponentProps } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
-import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 import { CopyButton } from '../../../components/ui/CopyButton';
 
@@ -48,12 +47,36 @@ const components: Components = {
 };
 
 const remarkPlugins = [remarkGfm, remarkHtmlAsText];
-const rehypePlugins = [[rehypeHighlight, { detect: false, ignoreMissing: true }]] as ComponentProps<
-  typeof ReactMarkdown
->['rehypePlugins'];
+type RehypePlugins = ComponentProps<typeof ReactMarkdown>['rehypePlugins'];
+
+// The highlighter (highlight.js grammars) is most of the bundle's weight: load it on
+// first use, and render plain code blocks until it arrives.
+let highlightPlugins: RehypePlugins | null = null;
+let highlightLoading: Promise<RehypePlugins> | null = null;
+function loadHighlight(): Promise<RehypePlugins> {
+  highlightLoading ??= import('rehype-highlight').then((module) => {
+    highlightPlugins = [[module.default, { detect: false }]] as RehypePlugins;
+    return highlightPlugins;
+  });
+  return highlightLoading;
+}
+
+function useHighlightPlugins(wanted: boolean): RehypePlugins | undefined {
+  const [plugins, setPlugins] = useState(highlightPlugins);
+  useEffect(() => {
+    if (!wanted || plugins) return;
+    let live = true;
+    loadHighlight().then((loaded) => live && setPlugins(loaded), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [wanted, plugins]);
+  return plugins ?? undefined;
+}
 
 /** Message text rendered as GitHub-flavoured Markdown, safely (no raw HTML). */
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
+  const rehypePlugins = useHighlightPlugins(text.includes('```') || text.includes('~~~'));
   return (
     <div className="markdown">
       <ReactMarkdown

@@ -1,0 +1,73 @@
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { makeMessage } from '../../../test/factories';
+import { groupTurns } from '../reducer';
+import { AnswerView } from './AnswerView';
+import { MessageList } from './MessageList';
+import { ThinkingPanel } from './ThinkingPanel';
+
+describe('ThinkingPanel', () => {
+  it('is collapsed once thinking is over and opens and closes on click', async () => {
+    render(<ThinkingPanel text="step by step" thinking={false} />);
+    const toggle = screen.getByRole('button', { name: /thinking/i });
+    expect(toggle).toHaveAttribute('aria-expanded', 'false');
+    expect(screen.queryByText('step by step')).toBeNull();
+    await userEvent.click(toggle);
+    expect(toggle).toHaveAttribute('aria-expanded', 'true');
+    expect(screen.getByText('step by step')).toBeVisible();
+    await userEvent.click(toggle);
+    expect(screen.queryByText('step by step')).toBeNull();
+  });
+
+  it('is open while the model is still thinking', () => {
+    render(<ThinkingPanel text="hmm" thinking />);
+    expect(screen.getByText('hmm')).toBeInTheDocument();
+  });
+});
+
+describe('AnswerView', () => {
+  it('shows error, stopped and interrupted statuses plainly', () => {
+    const { rerender } = render(
+      <AnswerView answer={makeMessage({ status: 'error', error: 'upstream timed out', content: 'part' })} versionIndex={0} versionCount={1} onVersionChange={() => {}} />,
+    );
+    expect(screen.getByRole('alert')).toHaveTextContent('upstream timed out');
+    rerender(<AnswerView answer={makeMessage({ status: 'stopped', content: 'x' })} versionIndex={0} versionCount={1} onVersionChange={() => {}} />);
+    expect(screen.getByText('Stopped.')).toBeInTheDocument();
+    rerender(<AnswerView answer={makeMessage({ status: 'interrupted', content: 'x' })} versionIndex={0} versionCount={1} onVersionChange={() => {}} />);
+    expect(screen.getByText(/Interrupted/)).toBeInTheDocument();
+  });
+});
+
+describe('MessageList versions', () => {
+  const user = makeMessage({ id: 'u1', role: 'user', content: 'question' });
+  const v1 = makeMessage({ id: 'a1', parent_id: 'u1', content: 'first answer' });
+  const v2 = makeMessage({ id: 'a2', parent_id: 'u1', content: 'second answer' });
+  const v3 = makeMessage({ id: 'a3', parent_id: 'u1', content: 'third answer' });
+
+  it('shows the newest version and switches between versions', async () => {
+    render(<MessageList turns={groupTurns([user, v1, v2])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+    expect(screen.getByText('2 / 2')).toBeInTheDocument();
+    expect(screen.getByText('second answer')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Next version' })).toBeDisabled();
+    await userEvent.click(screen.getByRole('button', { name: 'Previous version' }));
+    expect(screen.getByText('1 / 2')).toBeInTheDocument();
+    expect(screen.getByText('first answer')).toBeInTheDocument();
+    expect(screen.queryByText('second answer')).toBeNull();
+  });
+
+  it('jumps to a newly regenerated version', async () => {
+    const { rerender } = render(<MessageList turns={groupTurns([user, v1, v2])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Previous version' }));
+    rerender(<MessageList turns={groupTurns([user, v1, v2, v3])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+    expect(screen.getByText('3 / 3')).toBeInTheDocument();
+    expect(screen.getByText('third answer')).toBeInTheDocument();
+  });
+
+  it('offers Regenerate on the last answer only when allowed', () => {
+    const { rerender } = render(<MessageList turns={groupTurns([user, v1])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+    expect(screen.getByRole('button', { name: 'Regenerate answer' })).toBeInTheDocument();
+    rerender(<MessageList turns={groupTurns([user, v1])} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
+    expect(screen.queryByRole('button', { name: 'Regenerate answer' })).toBeNull();
+  });
+});
