@@ -1,8 +1,8 @@
-import { createBrowserRouter, RouterProvider } from 'react-router';
+import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router';
 import { Layout } from './Layout';
 import { ChatRoute, HistoryRoute } from './routes';
 
-const router = createBrowserRouter([
+export const routes: RouteObject[] = [
   {
     path: '/',
     element: <Layout />,
@@ -13,7 +13,9 @@ const router = createBrowserRouter([
       { path: '*', element: <ChatRoute /> },
     ],
   },
-]);
+];
+
+const router = createBrowserRouter(routes);
 
 export function App() {
   return <RouterProvider router={router} />;

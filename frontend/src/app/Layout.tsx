@@ -6,6 +6,7 @@ import { Dialog } from '../components/ui/Dialog';
 import { IconButton } from '../components/ui/IconButton';
 import { CloseIcon, MenuIcon, PlusIcon } from '../components/ui/icons';
 import { ConversationSidebarList, HISTORY_SEARCH_ID } from '../features/history';
+import { useMediaQuery } from '../lib/useMediaQuery';
 import { SHORTCUTS, useShortcuts } from './shortcuts';
 import { ThemeToggle } from './ThemeToggle';
 import { UserMenu } from './UserMenu';
@@ -17,6 +18,9 @@ export function Layout() {
   const navigate = useNavigate();
   const location = useLocation();
   const closeDrawer = useCallback(() => setDrawerOpen(false), []);
+  const wide = useMediaQuery('(min-width: 768px)');
+  // On a phone the closed drawer is off-screen: keep it out of the tab order too.
+  const sidebarHidden = !wide && !drawerOpen;
 
   const newChat = useCallback(() => {
     setDrawerOpen(false);
@@ -44,6 +48,10 @@ export function Layout() {
       )}
       <aside
         aria-label="Sidebar"
+        inert={sidebarHidden}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape' && !wide) closeDrawer();
+        }}
         className={`fixed inset-y-0 left-0 z-40 flex w-72 flex-col border-r border-zinc-200 bg-zinc-50 transition-transform md:static md:translate-x-0 dark:border-zinc-800 dark:bg-zinc-900 ${
           drawerOpen ? 'translate-x-0' : '-translate-x-full'
         }`}

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, login } from '../lib/api';
 import { readBootstrap } from '../lib/bootstrap';
-import { setAuthLost, useAuthLost } from '../lib/liveState';
+import { conversationsChanged, setAuthLost, useAuthLost } from '../lib/liveState';
 import { Button } from './ui/Button';
 import { Dialog } from './ui/Dialog';
 
@@ -29,6 +29,7 @@ export function ReloginDialog() {
       await login(loginUrl, username, password);
       setPassword('');
       setAuthLost(false);
+      conversationsChanged();
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : 'Login failed.');
     } finally {

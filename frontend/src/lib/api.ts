@@ -97,6 +97,8 @@ export function getMe(): Promise<Me> {
  * Success is confirmed by GET /api/me/ (the view answers 200 with the form on failure).
  */
 export async function login(loginUrl: string, username: string, password: string): Promise<Me> {
+  // No csrftoken cookie (cleared or never set): the login page sets one.
+  if (!csrfToken()) await fetch(loginUrl, { credentials: 'same-origin' }).catch(() => undefined);
   const form = new URLSearchParams({ username, password, csrfmiddlewaretoken: csrfToken() });
   try {
     await fetch(loginUrl, {

@@ -36,14 +36,16 @@ export function useConversationSocket(conversationId: string) {
   }, [authLost, connection]);
 
   const streaming = streamingMessage(view.chat);
+  const isStreaming = Boolean(streaming);
   useEffect(() => {
-    setConversationStreaming(conversationId, Boolean(streaming));
+    setConversationStreaming(conversationId, isStreaming);
     return () => setConversationStreaming(conversationId, false);
-  }, [conversationId, streaming]);
+  }, [conversationId, isStreaming]);
 
-  // The sidebar refetches when this conversation is created, titled or renamed.
+  // The sidebar refetches when this conversation is created, titled or renamed, or has
+  // new activity (it is ordered by latest activity).
   const conversationStamp = view.chat.conversation
-    ? `${view.chat.conversation.title}|${view.chat.conversation.updated_at}`
+    ? `${view.chat.conversation.title}|${view.chat.conversation.updated_at}|${view.chat.messages.length}|${isStreaming}`
     : '';
   useEffect(() => {
     if (conversationStamp) conversationsChanged();
