@@ -1,0 +1,176 @@
+"""Streaming through a LangChain chat model, with upstream failures turned into UpstreamError.
+
+Shared by the OpenAI and DeepSeek providers (both are OpenAI-compatible HTTP under the hood).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+
+import httpx
+import openai
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from .base import Chunk, ConfigurationError, LLMConfig, UpstreamError, Usage
+
+logger = logging.getLogger(__name__)
+
+try:  # openai>=3 talks through httpx2; older versions through httpx. Catch both families.
+    import httpx2
+
+    _HTTP_MODULES = (httpx, httpx2)
+except ImportError:  # pragma: no cover
+    _HTTP_MODULES = (httpx,)
+
+_TIMEOUTS = (TimeoutError, openai.APITimeoutError, *(m.TimeoutException for m in _HTTP_MODULES))
+_CONNECTION = (openai.APIConnectionError, *(m.TransportError for m in _HTTP_MODULES))
+_MALFORMED = (ValueError, KeyError, TypeError, *(m.DecodingError for m in _HTTP_MODULES))
+
+_MESSAGE_CLASSES: dict[str, type[BaseMessage]] = {
+    "system": SystemMessage,
+    "user": HumanMessage,
+    "assistant": AIMessage,
+}
+
+# Timeouts and retries: a reasoning model may think silently for a long while, so the read
+# timeout applies per chunk (LLM_TIMEOUT, 60 s by default) while connecting fails fast (10 s).
+# The SDK retries only before any token arrives (429/5xx/connect errors), so retries never
+# duplicate text; two retries with server-directed backoff ride out blips without long waits.
+CONNECT_TIMEOUT = 10.0
+
+
+def to_langchain_messages(messages: list[tuple[str, str]]) -> list[BaseMessage]:
+    try:
+        return [_MESSAGE_CLASSES[role](content=content) for role, content in messages]
+    except KeyError as exc:
+        raise ValueError(f"Unknown message role {exc.args[0]!r}; use system, user or assistant.") from None
+
+
+def client_options(config: LLMConfig, default_model: str) -> dict:
+    """Constructor options common to ChatOpenAI and ChatDeepSeek."""
+    if not config.api_key and not config.base_url:
+        raise ConfigurationError(
+            f"LLM_PROVIDER={config.provider} needs LLM_API_KEY (or LLM_BASE_URL for a local "
+            "server that takes no key); set LLM_PROVIDER=demo to run without a model."
+        )
+    return {
+        "model": config.model or default_model,
+        # Local OpenAI-compatible servers often take no key, but the SDK insists on one.
+        "api_key": config.api_key or "not-needed",
+        "stream_usage": True,
+        "timeout": openai.Timeout(config.timeout, connect=CONNECT_TIMEOUT),
+        # LangChain's own wall-clock limit between parsed chunks (default 120 s): same budget.
+        "stream_chunk_timeout": config.timeout,
+        "max_retries": config.max_retries,
+        "extra_body": config.extra_body or None,
+    }
+
+
+class LangChainProvider:
+    """A Provider backed by a LangChain chat model built by `build()`.
+
+    The model (and its HTTP connection pool) is built once per event loop: pooled
+    connections belong to the loop that opened them.
+    """
+
+    name: str
+    model: str
+    stream_reasoning = False
+
+    def __init__(self, config: LLMConfig, build: Callable[[], BaseChatModel], model: str):
+        self.config = config
+        self.model = model
+        self._build = build
+        self._models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BaseChatModel] = (
+            weakref.WeakKeyDictionary()
+        )
+        build()  # fail at configuration time, not on the first message
+
+    def _chat_model(self) -> BaseChatModel:
+        loop = asyncio.get_running_loop()
+        if (chat_model := self._models.get(loop)) is None:
+            chat_model = self._models[loop] = self._build()
+        return chat_model
+
+    async def stream(self, messages: list[tuple[str, str]]) -> AsyncIterator[Chunk | Usage]:
+        usage: Usage | None = None
+        started = False
+        try:
+            chat_model = self._chat_model()
+            async with aclosing(chat_model.astream(to_langchain_messages(messages))) as upstream:
+                async for message in upstream:
+                    started = True
+                    if self.stream_reasoning and (reasoning := message.additional_kwargs.get("reasoning_content")):
+                        yield Chunk("reasoning", reasoning)
+                    if text := _text(message.content):
+                        yield Chunk("content", text)
+                    if message.usage_metadata:
+                        usage = Usage(
+                            input_tokens=message.usage_metadata.get("input_tokens", 0),
+                            output_tokens=message.usage_metadata.get("output_tokens", 0),
+                        )
+        except Exception as exc:  # CancelledError and GeneratorExit are BaseExceptions: untouched
+            logger.warning("LLM upstream failed (%s): %r", self.name, exc)
+            raise UpstreamError(describe(exc, self.config.timeout, started=started)) from exc
+        if usage is not None:
+            yield usage
+
+
+def _text(content: str | list) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(
+        block if isinstance(block, str) else block.get("text", "")
+        for block in content
+        if isinstance(block, str) or block.get("type") == "text"
+    )
+
+
+def describe(exc: BaseException, timeout: float, *, started: bool = False) -> str:
+    """A short message for a chat user; no stack trace, the status code where there is one.
+
+    `started`: some of the answer had arrived (the SDK reports a connection cut mid-stream
+    as the same APIConnectionError as a refused connection).
+    """
+    if isinstance(exc, UpstreamError):
+        return str(exc)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        detail = _error_detail(exc.body)
+        if status in (401, 403):
+            text = f"The model server refused the API key (HTTP {status}). Check LLM_API_KEY."
+        elif status == 404:
+            text = f"The model server does not know this model or address (HTTP {status})."
+        elif status == 429:
+            text = f"The model server is rate limiting requests (HTTP {status}). Try again in a moment."
+        else:
+            text = f"The model server answered HTTP {status}."
+        return f"{text} {detail}" if detail else text
+    if isinstance(exc, _TIMEOUTS):
+        return f"The model server stopped responding (nothing received for {timeout:g} s)."
+    if isinstance(exc, _CONNECTION) and not started:
+        return "Could not connect to the model server."
+    if isinstance(exc, _CONNECTION):
+        return "The connection to the model server was lost mid-answer."
+    if isinstance(exc, _MALFORMED):
+        return "The model server sent a malformed response."
+    return f"The model request failed ({type(exc).__name__})."
+
+
+def _error_detail(body: object) -> str:
+    """The upstream's own error message, shortened: often the useful part (bad model name)."""
+    if isinstance(body, dict):
+        body = body.get("error", body)
+        if isinstance(body, dict):
+            body = body.get("message")
+    if not body:
+        return ""
+    text = body if isinstance(body, str) else json.dumps(body)
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:199] + "…"

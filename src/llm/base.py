@@ -1,0 +1,81 @@
+"""The shapes every provider shares: what a streamed answer is made of, and how it fails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts the upstream reported for one answer."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of an answer as it streams."""
+
+    part: Literal["content", "reasoning"]
+    text: str
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Everything needed to build a provider; see PROTOCOL.md's settings table."""
+
+    provider: str  # "demo" | "openai" | "deepseek"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    extra_body: dict | None = None  # merged into every upstream request body
+    timeout: float = 60.0  # read timeout per chunk, seconds
+    max_retries: int = 2
+    demo_delay: float = 0.03  # seconds between demo tokens
+
+    def cache_key(self) -> tuple:
+        """A hashable identity (extra_body is a dict, so the dataclass itself is not hashable)."""
+        import json
+
+        extra = json.dumps(self.extra_body, sort_keys=True, default=str) if self.extra_body else None
+        return (
+            self.provider,
+            self.model,
+            self.base_url,
+            self.api_key,
+            extra,
+            self.timeout,
+            self.max_retries,
+            self.demo_delay,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.cache_key())
+
+
+class UpstreamError(Exception):
+    """An upstream failure, with a message a chat user can read, e.g.
+    'The model server answered HTTP 500.'"""
+
+
+class ConfigurationError(ValueError):
+    """The LLM settings cannot work (unknown provider, missing key)."""
+
+
+class Provider(Protocol):
+    """A chat model that streams answers."""
+
+    name: str
+    model: str
+
+    def stream(self, messages: list[tuple[str, str]]) -> AsyncIterator[Chunk | Usage]:
+        """Stream the answer to `messages` ((role, content), role in system/user/assistant).
+
+        Yields `Chunk`s with non-empty text and, at most once at the end, a `Usage`.
+        Raises `UpstreamError` on any upstream failure; cancellation propagates untouched.
+        Iterate it inside `contextlib.aclosing()` so stopping closes the upstream request.
+        """
+        ...

@@ -1,0 +1,74 @@
+"""The demo model: offline, no key, no network. It explains itself and how to set up a real one."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+from .base import Chunk, LLMConfig, Usage
+
+
+class DemoProvider:
+    """Streams a canned Markdown answer, word by word, at a human pace."""
+
+    name = "demo"
+    model = "demo"
+
+    def __init__(self, config: LLMConfig):
+        self.delay = config.demo_delay
+
+    async def stream(self, messages: list[tuple[str, str]]) -> AsyncIterator[Chunk | Usage]:
+        question = _last_user_line(messages)
+        reasoning = (
+            f"The user asked about “{question}”. I am the offline demo model, so I will say so "
+            "and show how to connect a real one."
+        )
+        output_words = 0
+        for part, text in (("reasoning", reasoning), ("content", _answer(question))):
+            for token in re.findall(r"\s*\S+|\s+", text):
+                if self.delay > 0:
+                    await asyncio.sleep(self.delay)
+                yield Chunk(part, token)
+                output_words += 1
+        input_words = sum(len(content.split()) for _, content in messages)
+        yield Usage(input_tokens=input_words, output_tokens=output_words)
+
+
+def _last_user_line(messages: list[tuple[str, str]]) -> str:
+    for role, content in reversed(messages):
+        if role == "user" and content.strip():
+            line = content.strip().splitlines()[0].strip()
+            return line if len(line) <= 80 else line[:79] + "…"
+    return "(nothing yet)"
+
+
+def _answer(question: str) -> str:
+    # Backticks in the question would break the inline code span; quote it as plain text.
+    quoted = question.replace("`", "'")
+    return f"""## Demo answer
+
+You asked: **{quoted}**
+
+This reply comes from the built-in **demo model**: it runs offline, needs no API key, and
+always answers with this sample so you can try streaming, stopping and history.
+
+To get real answers, set these environment variables and restart the server:
+
+- `LLM_PROVIDER`: `openai` or `deepseek` (`demo` is this model)
+- `LLM_API_KEY`: your key for that provider
+- `LLM_BASE_URL`: an OpenAI-compatible `.../v1` address (optional; for local servers)
+- `LLM_MODEL`: the model name (optional)
+
+| Setting | Example |
+| --- | --- |
+| `LLM_PROVIDER` | `openai` |
+| `LLM_MODEL` | `gpt-4o-mini` |
+| `LLM_BASE_URL` | `http://localhost:11434/v1` |
+
+```bash
+export LLM_PROVIDER=openai
+export LLM_API_KEY=sk-...
+daphne config.asgi:application
+```
+"""
