@@ -28,7 +28,6 @@ export function UserMenu() {
     <div ref={root} className="relative">
       <button
         type="button"
-        aria-haspopup="true"
         aria-expanded={open}
         aria-controls={menuId}
         aria-label={`User menu for ${username || 'you'}`}

@@ -71,6 +71,24 @@ describe('ChatConnection', () => {
     expect(connection.getView().chat.pending.map((p) => p.client_id)).toEqual(['k2']);
   });
 
+  it('drops a refused send from the outbox even when the error does not name its client_id', () => {
+    const connection = connect();
+    let ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    connection.sendMessage('too soon', 'k9');
+    ws.receive({ type: 'error', code: 'busy', message: 'an answer is running' });
+    expect(connection.getView().chat.pending).toEqual([]);
+    expect(connection.getView().chat.error).toMatchObject({ code: 'busy', client_id: 'k9' });
+
+    ws.serverClose(1006);
+    vi.advanceTimersByTime(500);
+    ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    expect(ws.sent).toEqual([]);
+  });
+
   it('reports 4001 and stops reconnecting until started again', () => {
     const connection = connect();
     FakeWebSocket.last.open();

@@ -37,6 +37,8 @@ export class ChatConnection {
   private awaitingSnapshot = true;
   /** client_ids written on the current connection. */
   private writtenOnThisConnection = new Set<string>();
+  /** client_id of the last frame written, if it was a message.send (errors answer it). */
+  private lastWrittenClientId: string | null = null;
 
   constructor(options: ChatConnectionOptions) {
     this.socket = new ReconnectingSocket({
@@ -45,6 +47,7 @@ export class ChatConnection {
       random: options.random,
       onOpen: () => {
         this.awaitingSnapshot = true;
+        this.lastWrittenClientId = null;
         this.writtenOnThisConnection.clear();
       },
       onMessage: (text) => this.receive(text),
@@ -89,12 +92,20 @@ export class ChatConnection {
   }
 
   private write(frame: ClientFrame): boolean {
-    return this.socket.send(JSON.stringify(frame));
+    const written = this.socket.send(JSON.stringify(frame));
+    if (written) this.lastWrittenClientId = frame.type === 'message.send' ? (frame.client_id ?? null) : null;
+    return written;
   }
 
   private receive(text: string) {
-    const frame = parseServerFrame(text);
+    let frame = parseServerFrame(text);
     if (!frame) return;
+    // An error answers the last client frame: attribute it to that send when the
+    // server did not say, so the refused message leaves the outbox (and is not resent).
+    if (frame.type === 'error' && !frame.client_id && this.lastWrittenClientId) {
+      frame = { ...frame, client_id: this.lastWrittenClientId };
+    }
+    if (frame.type === 'error') this.lastWrittenClientId = null;
     if (frame.type === 'conversation.snapshot') this.awaitingSnapshot = false;
     const gap = this.dispatch(frame);
     if (gap && !this.awaitingSnapshot && this.write({ type: 'conversation.sync' })) {

@@ -1,4 +1,4 @@
-import { forwardRef, type KeyboardEvent } from 'react';
+import { forwardRef, useImperativeHandle, useLayoutEffect, useRef, type KeyboardEvent } from 'react';
 import { IconButton } from '../../../components/ui/IconButton';
 import { SendIcon, StopIcon } from '../../../components/ui/icons';
 
@@ -16,6 +16,15 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(function 
   { draft, onDraftChange, onSend, onStop, streaming, disabled = false },
   ref,
 ) {
+  const box = useRef<HTMLTextAreaElement>(null);
+  useImperativeHandle(ref, () => box.current as HTMLTextAreaElement);
+  // Grow with the text up to a limit (CSS field-sizing is not everywhere yet).
+  useLayoutEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    element.style.height = 'auto';
+    element.style.height = `${Math.min(element.scrollHeight, 240)}px`;
+  }, [draft]);
   const canSend = !streaming && !disabled && draft.trim().length > 0;
   const send = () => {
     if (canSend) onSend(draft);
@@ -35,14 +44,14 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(function 
       }}
     >
       <textarea
-        ref={ref}
+        ref={box}
         aria-label="Message"
         placeholder="Write a message… (Enter to send, Shift+Enter for a new line)"
         rows={1}
         value={draft}
         onChange={(event) => onDraftChange(event.target.value)}
         onKeyDown={onKeyDown}
-        className="field-sizing-content max-h-60 min-h-10 flex-1 resize-none bg-transparent px-2 py-2 outline-none focus-visible:outline-none"
+        className="max-h-60 min-h-10 flex-1 resize-none bg-transparent px-2 py-2 outline-none focus-visible:outline-none"
       />
       {streaming ? (
         <IconButton label="Stop generating" onClick={onStop} className="h-10 w-10 bg-zinc-100 dark:bg-zinc-800">

@@ -95,7 +95,7 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate }: Mes
       <div
         ref={scroller}
         onScroll={onScroll}
-        className="h-full overflow-y-auto"
+        className="h-full overflow-y-auto [overflow-anchor:none]"
         role="log"
         aria-label="Conversation"
         aria-live="off"

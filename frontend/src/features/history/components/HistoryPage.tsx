@@ -76,10 +76,10 @@ export function HistoryPage() {
         >
           Delete
         </Button>
-        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'markdown')}>
+        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'markdown')} download>
           Export Markdown
         </a>
-        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'json')}>
+        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'json')} download>
           Export JSON
         </a>
       </div>
