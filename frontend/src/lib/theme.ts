@@ -2,7 +2,8 @@
 import { useEffect, useState } from 'react';
 
 export type ThemePreference = 'system' | 'light' | 'dark';
-const KEY = 'chat.theme';
+// Same key as the inline script in Django's base.html, so every page agrees.
+const KEY = 'theme';
 
 export function readTheme(): ThemePreference {
   const value = localStorage.getItem(KEY);
