@@ -16,6 +16,7 @@ import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_openai.chat_models.base import BaseChatOpenAI
 
 from .base import Chunk, ConfigurationError, LLMConfig, UpstreamError, Usage
 
@@ -59,17 +60,20 @@ def client_options(config: LLMConfig, default_model: str) -> dict:
             f"LLM_PROVIDER={config.provider} needs LLM_API_KEY (or LLM_BASE_URL for a local "
             "server that takes no key); set LLM_PROVIDER=demo to run without a model."
         )
-    return {
+    options = {
         "model": config.model or default_model,
         # Local OpenAI-compatible servers often take no key, but the SDK insists on one.
         "api_key": config.api_key or "not-needed",
         "stream_usage": True,
         "timeout": openai.Timeout(config.timeout, connect=CONNECT_TIMEOUT),
-        # LangChain's own wall-clock limit between parsed chunks (default 120 s): same budget.
-        "stream_chunk_timeout": config.timeout,
         "max_retries": config.max_retries,
         "extra_body": config.extra_body or None,
     }
+    if "stream_chunk_timeout" in BaseChatOpenAI.model_fields:
+        # LangChain's own wall-clock limit between parsed chunks (default 120 s): same budget.
+        # (Older langchain-openai would send an unknown option upstream, hence the check.)
+        options["stream_chunk_timeout"] = config.timeout
+    return options
 
 
 class LangChainProvider:
