@@ -1,0 +1,50 @@
+# Sourced by bin/run and bin/test: installs whatever is missing, idempotently.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "Python 3.11+ is needed (found: $("$PYTHON" --version 2>&1)). Set PYTHON=/path/to/python3.11." >&2; exit 1; }
+command -v node >/dev/null || { echo "Node.js 20+ is needed for the web client (https://nodejs.org)." >&2; exit 1; }
+
+# pdm in its own venv, pinned: newer pdm releases break against unearth 0.19 / hishel 2.
+PDM="$ROOT/.tools/pdm/bin/pdm"
+if [ ! -x "$PDM" ]; then
+  say "installing pdm into .tools/pdm"
+  "$PYTHON" -m venv "$ROOT/.tools/pdm"
+  "$ROOT/.tools/pdm/bin/pip" install -q --disable-pip-version-check "pdm==2.26.9" "unearth<0.19" "hishel<1.2"
+fi
+export PDM_CHECK_UPDATE=false
+
+python_deps() {  # python_deps [pdm install args...]
+  local stamp=".venv/.installed-$(cat pdm.lock pyproject.toml | sha1sum | cut -c1-12)$*"
+  stamp="${stamp// /}"
+  if [ ! -e "$stamp" ]; then
+    say "installing Python dependencies (pdm.lock)"
+    [ -d .venv ] || "$PDM" venv create -w venv "$PYTHON" >/dev/null 2>&1 || "$PYTHON" -m venv .venv
+    "$PDM" use -f .venv >/dev/null
+    "$PDM" install --frozen-lockfile "$@"
+    rm -f .venv/.installed-*; touch "$stamp"
+  fi
+}
+
+frontend_build() {
+  local lock_sum; lock_sum="$(sha1sum frontend/package-lock.json | cut -c1-12)"
+  if [ ! -e "frontend/node_modules/.installed-$lock_sum" ]; then
+    say "installing the web client's packages (npm ci)"
+    npm ci --prefix frontend --no-audit --no-fund
+    touch "frontend/node_modules/.installed-$lock_sum"
+  fi
+  local src_sum; src_sum="$(find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print0 | sort -z | xargs -0 cat | sha1sum | cut -c1-12)"
+  if [ ! -e "frontend/dist/.built-$src_sum" ]; then
+    say "building the web client (vite build)"
+    npm run --prefix frontend build
+    touch "frontend/dist/.built-$src_sum"
+  fi
+}
+
+export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
+VENV_BIN="$ROOT/.venv/bin"

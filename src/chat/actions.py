@@ -1,0 +1,209 @@
+"""What a client can ask for, whatever carries it (WebSocket or SSE): one code path.
+
+Each action validates limits, calls services/selectors in as few database hops as
+possible, publishes the resulting frames to the conversation's group and starts or
+stops answers. Refusals are raised as protocol.ProtocolError.
+"""
+import logging
+import math
+import re
+import time
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from llm import provider_from_settings
+
+from . import fanout, protocol, selectors, services
+from .generation import Answer, launch
+from .models import Message
+from .protocol import ProtocolError
+from .state import answer_keys, get_store, is_stale
+
+log = logging.getLogger(__name__)
+
+_WINDOWS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """`N/s`, `N/m` or `N/h` -> (N, window seconds)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*([smh])\s*", text or "")
+    if not match:
+        raise ValueError(f"CHAT_RATE_LIMIT must look like 20/m, not {text!r}")
+    return int(match[1]), _WINDOWS[match[2]]
+
+
+async def check_rate(user, client_id: str | None = None) -> None:
+    """Count one message for `user`; refuse it past CHAT_RATE_LIMIT."""
+    limit, window = parse_rate(settings.CHAT_RATE_LIMIT)
+    count = await get_store().hit(f"user:{user.pk}", window)
+    if count > limit:
+        retry_after = math.ceil((window - time.time() % window) * 10) / 10
+        raise ProtocolError(
+            protocol.RATE_LIMITED,
+            f"Too many messages: the limit is {settings.CHAT_RATE_LIMIT}. Try again in {retry_after:g} s.",
+            client_id=client_id, retry_after=retry_after,
+        )
+
+
+# --- snapshots and orphans -----------------------------------------------------------------
+async def repair_orphans(conversation_id) -> None:
+    """Mark answers whose process died `interrupted`, keeping the longest text known."""
+    answers = await database_sync_to_async(selectors.streaming_answers)(conversation_id=conversation_id)
+    store = get_store()
+    for answer in answers:
+        live = await store.get(str(answer.id))
+        if not is_stale(live):
+            continue
+        ahead = live is not None and live.seq > answer.seq
+        finished = await database_sync_to_async(services.answer_interrupt)(
+            answer_id=answer.id,
+            content=live.content if ahead else None,
+            reasoning=live.reasoning if ahead else None,
+            seq=live.seq if ahead else None,
+        )
+        if finished is not None:
+            await store.drop(str(answer.id))
+            await fanout.publish(conversation_id, protocol.message_done_frame(finished))
+
+
+async def snapshot(conversation_id) -> dict:
+    """A `conversation.snapshot` frame whose streaming answers line up with live deltas.
+
+    The caller must already listen to the conversation's group (see state.py).
+    """
+    await repair_orphans(conversation_id)
+    conversation, messages = await database_sync_to_async(selectors.conversation_with_messages)(
+        conversation_id=conversation_id
+    )
+    store = get_store()
+    for index, message in enumerate(messages):
+        if message.status != Message.Status.STREAMING:
+            continue
+        live = await store.get(str(message.id))
+        if live is not None and live.seq >= message.seq:
+            message.content, message.reasoning, message.seq = live.content, live.reasoning, live.seq
+        elif live is None:
+            # Finished between our two reads: its final row is in the database now.
+            messages[index] = await Message.objects.aget(id=message.id)
+    return protocol.snapshot_frame(conversation, messages)
+
+
+# --- sending, regenerating, stopping ----------------------------------------------------------
+def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str):
+    opened = services.message_send(
+        user=user, conversation_id=conversation_id, content=send.content,
+        client_id=send.client_id, model=model,
+    )
+    if opened.duplicate:
+        return opened, None
+    context = selectors.answer_context(
+        conversation_id=conversation_id, question=opened.user_message,
+        system_prompt=settings.CHAT_SYSTEM_PROMPT,
+    )
+    return opened, context
+
+
+def _earlier_send(*, conversation_id, client_id):
+    return Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
+
+
+async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> services.Opened:
+    """Store the user's message and start its answer; frames go to every listener.
+
+    A repeated client_id stores nothing and starts nothing: the earlier message comes
+    back as a duplicate Opened (answer None). Raises ProtocolError or services.NotOwner.
+    """
+    if send.client_id is not None:
+        earlier = await database_sync_to_async(_earlier_send)(
+            conversation_id=conversation_id, client_id=send.client_id
+        )
+        if earlier is not None:
+            if earlier.conversation.owner_id != user.pk:
+                raise services.NotOwner
+            return services.Opened(earlier.conversation, earlier, None)
+    await check_rate(user, send.client_id)
+    await repair_orphans(conversation_id)
+    provider = provider_from_settings()
+    try:
+        opened, context = await database_sync_to_async(_open_send)(
+            user=user, conversation_id=conversation_id, send=send, model=provider.model
+        )
+    except services.Busy:
+        raise ProtocolError(
+            protocol.BUSY, "An answer is already being written in this conversation; stop it or wait.",
+            client_id=send.client_id,
+        ) from None
+    if opened.duplicate:
+        return opened
+    answer = Answer(answer=opened.answer, context=context, provider=provider)
+    await answer.prepare()
+    if opened.conversation_created or opened.titled:
+        await fanout.publish(conversation_id, protocol.conversation_updated_frame(opened.conversation))
+    await fanout.publish(conversation_id, protocol.message_created_frame(opened.user_message))
+    await fanout.publish(conversation_id, protocol.message_created_frame(opened.answer))
+    await launch(answer)
+    return opened
+
+
+def _open_regenerate(*, user, conversation_id, model: str):
+    answer = services.answer_regenerate(user=user, conversation_id=conversation_id, model=model)
+    context = selectors.answer_context(
+        conversation_id=conversation_id, question=answer.parent,
+        system_prompt=settings.CHAT_SYSTEM_PROMPT,
+    )
+    return answer, context
+
+
+async def regenerate(*, user, conversation_id) -> Message:
+    """Answer the last user message again; the earlier answer is kept."""
+    await check_rate(user)
+    await repair_orphans(conversation_id)
+    provider = provider_from_settings()
+    try:
+        answer_row, context = await database_sync_to_async(_open_regenerate)(
+            user=user, conversation_id=conversation_id, model=provider.model
+        )
+    except services.Busy:
+        raise ProtocolError(
+            protocol.BUSY, "An answer is already being written in this conversation; stop it or wait."
+        ) from None
+    except services.NothingToAnswer:
+        raise ProtocolError(protocol.BAD_REQUEST, "There is no message to answer again yet.") from None
+    answer = Answer(answer=answer_row, context=context, provider=provider)
+    await answer.prepare()
+    await fanout.publish(conversation_id, protocol.message_created_frame(answer_row))
+    await launch(answer)
+    return answer_row
+
+
+async def stop(*, conversation_id) -> None:
+    """Stop the running answer of a conversation, wherever it runs; keep its text."""
+    await repair_orphans(conversation_id)
+    await fanout.request_stop(conversation_id)
+
+
+# --- start-up -------------------------------------------------------------------------------
+def recover_on_start() -> int:
+    """Mark answers left `streaming` by a dead process `interrupted`. Sync; returns the count.
+
+    Without Redis this process is the only one, so every streaming answer is an orphan;
+    with Redis, only those whose heartbeat has gone stale.
+    """
+    answers = selectors.all_streaming_answers()
+    if not answers:
+        return 0
+    beats: dict[str, float] = {}
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for answer in answers:
+            beat = client.hget(answer_keys(answer.id)[2], "beat")
+            if beat is not None:
+                beats[str(answer.id)] = float(beat)
+    count = 0
+    for answer in answers:
+        if time.time() - beats.get(str(answer.id), 0) > settings.CHAT_STALE_AFTER:
+            count += services.answer_interrupt(answer_id=answer.id) is not None
+    return count

@@ -1,0 +1,89 @@
+"""The chat socket: authenticate, validate a frame, call an action, send. Nothing else.
+
+Answers never run inside receive(): actions start them in their own tasks, so this
+consumer stays free to take generation.stop and disconnect at any moment.
+"""
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from accounts.sessions import session_user_id
+
+from . import actions, fanout, protocol, selectors, services
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_FORBIDDEN = 4003
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    conversation_id = None
+    group = None
+
+    async def connect(self):
+        # Accept first: a close code only reaches the browser after the handshake.
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(CLOSE_UNAUTHENTICATED)
+            return
+        self.conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        access = await database_sync_to_async(selectors.conversation_access)(
+            user=user, conversation_id=self.conversation_id
+        )
+        if access is selectors.Access.OTHER:
+            await self.close(CLOSE_FORBIDDEN)
+            return
+        # Join before reading the snapshot, so no delta falls between the two.
+        self.group = fanout.conversation_group(self.conversation_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_frame(await actions.snapshot(self.conversation_id))
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.group is None:
+            return  # closing already
+        user = self.scope["user"]
+        session = self.scope.get("session")
+        current = await database_sync_to_async(session_user_id)(getattr(session, "session_key", None))
+        if current != user.pk:
+            await self.close(CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            frame = protocol.parse_client_frame(text_data)
+            await self.dispatch_frame(user, frame)
+        except protocol.ProtocolError as refusal:
+            await self.send_frame(protocol.error_frame(refusal))
+        except services.NotOwner:
+            await self.close(CLOSE_FORBIDDEN)
+        except Exception:
+            log.exception("frame failed in conversation %s", self.conversation_id)
+            await self.send_frame(protocol.error_frame(
+                protocol.ProtocolError(protocol.INTERNAL, "Something went wrong on the server.")
+            ))
+
+    async def dispatch_frame(self, user, frame):
+        if isinstance(frame, protocol.MessageSend):
+            opened = await actions.send_message(
+                user=user, conversation_id=self.conversation_id, send=frame
+            )
+            if opened.duplicate:  # tell only this socket what it already sent
+                await self.send_frame(protocol.message_created_frame(opened.user_message))
+        elif isinstance(frame, protocol.GenerationStop):
+            await actions.stop(conversation_id=self.conversation_id)
+        elif isinstance(frame, protocol.MessageRegenerate):
+            await actions.regenerate(user=user, conversation_id=self.conversation_id)
+        elif isinstance(frame, protocol.ConversationSync):
+            await self.send_frame(await actions.snapshot(self.conversation_id))
+
+    async def send_frame(self, frame: dict):
+        await self.send(text_data=protocol.encode(frame))
+
+    async def chat_frame(self, event):
+        """A frame published to the conversation's group, already encoded once."""
+        await self.send(text_data=event["text"])

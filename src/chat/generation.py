@@ -1,0 +1,229 @@
+"""One answer's life: stream upstream, coalesce, fan out, persist, stop, resume.
+
+An answer runs in its own asyncio task, independent of any socket. Tokens are folded
+into a pending buffer and published as `message.delta` frames at most every
+CHAT_FRAME_INTERVAL seconds (the first token after a quiet spell goes at once), each
+frame first recorded in the live state store (chat.state) so that snapshots line up
+with deltas. The partial text is saved to the database at most every CHAT_SAVE_INTERVAL.
+A stop request reaches the task through the channel layer from any process.
+"""
+import asyncio
+import contextlib
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from llm import Chunk, Provider, UpstreamError, Usage
+
+from . import fanout, protocol, services
+from .models import Message
+from .state import get_store
+
+log = logging.getLogger(__name__)
+
+BEAT_INTERVAL = 1.0
+ENDED_EVENT = "answer.ended"  # heartbeat into the live state while the upstream is quiet
+
+# Tasks we started: kept referenced (asyncio holds only weak references) and awaitable.
+_running: dict[str, asyncio.Task] = {}
+
+
+class Answer:
+    def __init__(self, *, answer: Message, context: list[tuple[str, str]], provider: Provider):
+        self.id = str(answer.id)
+        self.conversation_id = str(answer.conversation_id)
+        self.context = context
+        self.provider = provider
+        self.text = {"content": [], "reasoning": []}
+        self.seq = 0
+        self.pending: list[list[str]] = []  # [part, text] segments not yet published
+        self.wake = asyncio.Event()
+        self.upstream_done = False
+        self.stop_requested = False
+        self.usage: Usage | None = None
+        self.status = Message.Status.COMPLETE
+        self.error: str | None = None
+        self.saved_seq = 0
+        self.save_task: asyncio.Task | None = None
+        self.stop_channel: str | None = None
+        # Measurement hooks (bench/): when each token arrived, when each frame went out.
+        self.token_times: list[float] = []
+        self.frame_log: list[tuple[float, int]] = []  # (time, tokens in frame)
+
+    # --- set-up -------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Register live state and the stop channel before anyone can see the answer."""
+        await get_store().start(self.id)
+        layer = get_channel_layer()
+        self.stop_channel = await layer.new_channel()
+        await layer.group_add(fanout.stop_group(self.conversation_id), self.stop_channel)
+
+    async def run(self) -> Message:
+        upstream = asyncio.create_task(self._read_upstream())
+        listener = asyncio.create_task(self._listen_for_stop(upstream))
+        publisher = asyncio.create_task(self._publish())
+        try:
+            await asyncio.wait({upstream})
+            if upstream.cancelled():
+                self.status = Message.Status.STOPPED
+        finally:
+            await self._end_listener(listener)
+        self.upstream_done = True
+        self.wake.set()
+        await publisher
+        return await self._finish()
+
+    # --- upstream -------------------------------------------------------------------
+    async def _read_upstream(self) -> None:
+        try:
+            async with contextlib.aclosing(self.provider.stream(self.context)) as stream:
+                async for item in stream:
+                    if isinstance(item, Usage):
+                        self.usage = item
+                    elif isinstance(item, Chunk) and item.text:
+                        self._take(item.part, item.text)
+        except UpstreamError as exc:
+            self.status, self.error = Message.Status.ERROR, str(exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("answer %s failed", self.id)
+            self.status, self.error = Message.Status.ERROR, "The answer failed because of a server error."
+
+    def _take(self, part: str, text: str) -> None:
+        self.token_times.append(time.perf_counter())
+        if self.pending and self.pending[-1][0] == part:
+            self.pending[-1][1] += text
+            self.pending[-1].append(None)  # count tokens for measurement only
+        else:
+            self.pending.append([part, text])
+        self.wake.set()
+
+    async def _listen_for_stop(self, upstream: asyncio.Task) -> None:
+        layer = get_channel_layer()
+        while True:
+            event = await layer.receive(self.stop_channel)
+            if event.get("type") == fanout.STOP_EVENT:
+                self.stop_requested = True
+                upstream.cancel()  # aclosing() then closes the upstream request
+                return
+            if event.get("type") == ENDED_EVENT:
+                return
+
+    async def _end_listener(self, listener: asyncio.Task) -> None:
+        """End the stop listener by a message, not by cancelling it: a cancelled receive
+        on channels-redis can hold back a frame meant for a socket (see chat.layers)."""
+        layer = get_channel_layer()
+        with contextlib.suppress(Exception):
+            await layer.group_discard(fanout.stop_group(self.conversation_id), self.stop_channel)
+        if not listener.done():
+            with contextlib.suppress(Exception):
+                await layer.send(self.stop_channel, {"type": ENDED_EVENT})
+            done, _ = await asyncio.wait({listener}, timeout=5)
+            if not done:
+                listener.cancel()
+
+    # --- publishing -------------------------------------------------------------------
+    async def _publish(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = settings.CHAT_FRAME_INTERVAL
+        store = get_store()
+        last_flush = last_beat = last_save = loop.time() - interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=BEAT_INTERVAL)
+            if self.pending and not self.upstream_done:
+                # Coalesce: tokens arriving within the window share one frame.
+                delay = last_flush + interval - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            self.wake.clear()
+            now = loop.time()
+            if self.pending:
+                await self._flush(store)
+                last_flush = last_beat = loop.time()
+            elif now - last_beat >= BEAT_INTERVAL:
+                await store.beat(self.id)
+                last_beat = now
+            if now - last_save >= settings.CHAT_SAVE_INTERVAL and self.seq != self.saved_seq:
+                self._save_in_background()
+                last_save = now
+            if self.upstream_done and not self.pending:
+                return
+
+    async def _flush(self, store) -> None:
+        segments, self.pending = self.pending, []
+        first_seq = self.seq + 1
+        for part, text, *_ in segments:
+            self.seq += 1
+            self.text[part].append(text)
+        await store.append(self.id, [(s[0], s[1]) for s in segments], self.seq)
+        sent_at = time.perf_counter()
+        for offset, (part, text, *extra) in enumerate(segments):
+            self.frame_log.append((sent_at, 1 + len(extra)))
+            await fanout.publish(
+                self.conversation_id, protocol.delta_frame(self.id, first_seq + offset, part, text)
+            )
+
+    def _snapshot_text(self) -> tuple[str, str, int]:
+        return "".join(self.text["content"]), "".join(self.text["reasoning"]), self.seq
+
+    def _save_in_background(self) -> None:
+        if self.save_task is not None and not self.save_task.done():
+            return  # one save at a time; the next tick catches up
+        content, reasoning, seq = self._snapshot_text()
+        self.saved_seq = seq
+        self.save_task = asyncio.create_task(
+            database_sync_to_async(services.answer_save_partial)(
+                answer_id=self.id, content=content, reasoning=reasoning, seq=seq
+            )
+        )
+
+    # --- the end ----------------------------------------------------------------------------
+    async def _finish(self) -> Message:
+        if self.save_task is not None:
+            with contextlib.suppress(Exception):
+                await self.save_task
+        if self.stop_requested and self.status == Message.Status.COMPLETE:
+            self.status = Message.Status.STOPPED
+        content, reasoning, seq = self._snapshot_text()
+        if self.status == Message.Status.ERROR and not content and not self.error:
+            self.error = "The model returned nothing."
+        answer = await database_sync_to_async(services.answer_finish)(
+            answer_id=self.id, status=self.status, content=content, reasoning=reasoning,
+            seq=seq, error=self.error, usage=self.usage,
+        )
+        await get_store().drop(self.id)
+        await fanout.publish(self.conversation_id, protocol.message_done_frame(answer))
+        return answer
+
+
+async def launch(answer: Answer) -> asyncio.Task:
+    """Start an answer in its own task; it outlives the socket or request that asked."""
+    await answer.prepare()
+    task = asyncio.create_task(_guarded(answer), name=f"answer-{answer.id}")
+    _running[answer.id] = task
+    task.add_done_callback(lambda _: _running.pop(answer.id, None))
+    return task
+
+
+async def _guarded(answer: Answer) -> Message | None:
+    try:
+        return await answer.run()
+    except Exception:
+        log.exception("answer %s could not be finished", answer.id)
+        return None
+
+
+async def wait_all(timeout: float = 30) -> None:
+    """Wait for every answer this process runs (tests, graceful shutdown)."""
+    tasks = list(_running.values())
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+
+
+def running_here(answer_id) -> bool:
+    return str(answer_id) in _running

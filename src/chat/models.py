@@ -1,0 +1,86 @@
+"""Conversations and their messages: fields, constraints, indexes, small state helpers."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Last activity: bumped when a message is stored or an answer ends.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # "My conversations, newest activity first", keyset-paginated on (updated_at, id).
+        indexes = [models.Index(fields=["owner", "-updated_at", "-id"], name="conv_owner_activity")]
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self):
+        return self.title or str(self.id)
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    class Status(models.TextChoices):
+        COMPLETE = "complete"
+        STREAMING = "streaming"
+        STOPPED = "stopped"
+        ERROR = "error"
+        INTERRUPTED = "interrupted"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True, default="")
+    reasoning = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
+    # Number of deltas folded into content + reasoning (meaningful while streaming).
+    seq = models.PositiveIntegerField(default=0)
+    error = models.TextField(null=True, blank=True)
+    model = models.CharField(max_length=200, null=True, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    client_id = models.CharField(max_length=100, null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="answers"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_client_id_unique_per_conversation",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="msg_conv_created"),
+            # Admin's newest-first list and date filter.
+            models.Index(fields=["-created_at"], name="msg_created"),
+            # Only a handful of rows are ever streaming: a partial index finds them at once.
+            models.Index(
+                fields=["status"], name="msg_streaming", condition=Q(status="streaming")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.role}: {self.content[:60]}"
+
+    @property
+    def usage(self):
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        return {"input_tokens": self.input_tokens or 0, "output_tokens": self.output_tokens or 0}

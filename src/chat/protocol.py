@@ -1,0 +1,186 @@
+"""The wire contract in one place: every frame and JSON shape, validated on the way in.
+
+Client frames are parsed into small dataclasses or refused with a `ProtocolError`
+carrying the contract's error code; server frames are built only by the functions
+below, so their shapes cannot drift apart between the socket and SSE transports.
+"""
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+# --- Error codes (contract: "Error codes") -----------------------------------------
+BAD_REQUEST = "bad_request"
+TOO_LONG = "too_long"
+BUSY = "busy"
+RATE_LIMITED = "rate_limited"
+INTERNAL = "internal"
+
+CLIENT_ID_MAX = 100
+
+
+class ProtocolError(Exception):
+    """A refused client frame; becomes an `error` frame, the socket stays open."""
+
+    def __init__(self, code: str, message: str, *, client_id: str | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_id = client_id
+        self.retry_after = retry_after
+
+
+# --- Client -> server ---------------------------------------------------------------
+@dataclass(frozen=True)
+class MessageSend:
+    content: str
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationStop:
+    pass
+
+
+@dataclass(frozen=True)
+class MessageRegenerate:
+    pass
+
+
+@dataclass(frozen=True)
+class ConversationSync:
+    pass
+
+
+ClientFrame = MessageSend | GenerationStop | MessageRegenerate | ConversationSync
+
+_NO_FIELD_FRAMES = {
+    "generation.stop": GenerationStop,
+    "message.regenerate": MessageRegenerate,
+    "conversation.sync": ConversationSync,
+}
+
+
+def parse_client_frame(text: str | None) -> ClientFrame:
+    """Decode and validate one client text frame, or raise ProtocolError."""
+    if text is None:
+        raise ProtocolError(BAD_REQUEST, "Frames must be JSON text, not binary.")
+    try:
+        frame = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ProtocolError(BAD_REQUEST, "The frame is not valid JSON.") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError(BAD_REQUEST, "A frame must be a JSON object with a \"type\".")
+    kind = frame.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(BAD_REQUEST, "The frame has no \"type\" string.")
+    if kind == "message.send":
+        return parse_message_send(frame)
+    if kind in _NO_FIELD_FRAMES:
+        _reject_unknown(frame, {"type"})
+        return _NO_FIELD_FRAMES[kind]()
+    raise ProtocolError(BAD_REQUEST, f"Unknown frame type {kind[:50]!r}.")
+
+
+def parse_message_send(body: dict[str, Any]) -> MessageSend:
+    """Validate a `message.send` frame (or the SSE endpoint's body, which has no type)."""
+    client_id = body.get("client_id")
+    if client_id is not None and (not isinstance(client_id, str) or not client_id.strip()
+                                  or len(client_id) > CLIENT_ID_MAX):
+        raise ProtocolError(
+            BAD_REQUEST, f"\"client_id\" must be a non-empty string of at most {CLIENT_ID_MAX} characters."
+        )
+    _reject_unknown(body, {"type", "content", "client_id"}, client_id=client_id)
+    content = body.get("content")
+    if not isinstance(content, str):
+        raise ProtocolError(BAD_REQUEST, "\"content\" must be a string.", client_id=client_id)
+    if not content.strip():
+        raise ProtocolError(BAD_REQUEST, "The message is blank.", client_id=client_id)
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    if len(content) > limit:
+        raise ProtocolError(
+            TOO_LONG, f"The message has {len(content)} characters; the limit is {limit}.",
+            client_id=client_id,
+        )
+    return MessageSend(content=content, client_id=client_id)
+
+
+def _reject_unknown(frame: dict, allowed: set[str], client_id: str | None = None) -> None:
+    unknown = sorted(set(frame) - allowed)
+    if unknown:
+        names = ", ".join(repr(str(name)[:40]) for name in unknown[:5])
+        raise ProtocolError(BAD_REQUEST, f"Unknown field(s): {names}.", client_id=client_id)
+
+
+# --- JSON shapes ------------------------------------------------------------------------
+def _iso(value) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def conversation_json(conversation) -> dict:
+    return {
+        "id": str(conversation.id),
+        "title": conversation.title,
+        "created_at": _iso(conversation.created_at),
+        "updated_at": _iso(conversation.updated_at),
+    }
+
+
+def message_json(message) -> dict:
+    return {
+        "id": str(message.id),
+        "conversation_id": str(message.conversation_id),
+        "role": message.role,
+        "content": message.content,
+        "reasoning": message.reasoning,
+        "status": message.status,
+        "seq": message.seq,
+        "error": message.error,
+        "model": message.model,
+        "usage": message.usage,
+        "client_id": message.client_id,
+        "parent_id": str(message.parent_id) if message.parent_id else None,
+        "created_at": _iso(message.created_at),
+    }
+
+
+# --- Server -> client -------------------------------------------------------------------
+def snapshot_frame(conversation, messages) -> dict:
+    return {
+        "type": "conversation.snapshot",
+        "conversation": conversation_json(conversation) if conversation else None,
+        "messages": [message_json(m) for m in messages],
+    }
+
+
+def message_created_frame(message) -> dict:
+    return {"type": "message.created", "message": message_json(message)}
+
+
+def delta_frame(message_id: str, seq: int, part: str, delta: str) -> dict:
+    return {"type": "message.delta", "message_id": message_id, "seq": seq, "part": part,
+            "delta": delta}
+
+
+def message_done_frame(message) -> dict:
+    return {"type": "message.done", "message": message_json(message)}
+
+
+def conversation_updated_frame(conversation) -> dict:
+    return {"type": "conversation.updated", "conversation": conversation_json(conversation)}
+
+
+def error_frame(error: ProtocolError) -> dict:
+    frame = {"type": "error", "code": error.code, "message": error.message}
+    if error.client_id is not None:
+        frame["client_id"] = error.client_id
+    if error.retry_after is not None:
+        frame["retry_after"] = error.retry_after
+    return frame
+
+
+def encode(frame: dict) -> str:
+    """Compact JSON: Daphne has no permessage-deflate, so every byte goes on the wire."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,59 @@
+"""Reads. Sync; async callers wrap them in database_sync_to_async."""
+import enum
+
+from .models import Conversation, Message
+
+
+class Access(enum.Enum):
+    MISSING = "missing"  # not created yet: the first message.send creates it
+    OWN = "own"
+    OTHER = "other"
+
+
+def conversation_access(*, user, conversation_id) -> Access:
+    owner_id = Conversation.objects.filter(id=conversation_id).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        return Access.MISSING
+    return Access.OWN if owner_id == user.pk else Access.OTHER
+
+
+def conversation_with_messages(*, conversation_id) -> tuple[Conversation | None, list[Message]]:
+    conversation = Conversation.objects.filter(id=conversation_id).first()
+    if conversation is None:
+        return None, []
+    return conversation, list(conversation.messages.all())
+
+
+def streaming_answers(*, conversation_id) -> list[Message]:
+    return list(Message.objects.filter(conversation_id=conversation_id, status=Message.Status.STREAMING))
+
+
+def all_streaming_answers() -> list[Message]:
+    return list(Message.objects.filter(status=Message.Status.STREAMING))
+
+
+def answer_context(*, conversation_id, question: Message, system_prompt: str = "") -> list[tuple[str, str]]:
+    """The messages sent upstream: built from the database, never from the client.
+
+    User messages in order, each followed by its current (latest) answer, ending with
+    `question`; answers that produced no text are left out.
+    """
+    messages = list(
+        Message.objects.filter(conversation_id=conversation_id, created_at__lte=question.created_at)
+        .only("id", "role", "content", "parent_id", "created_at")
+    )
+    latest_answer: dict = {}
+    for message in messages:
+        if message.role == Message.Role.ASSISTANT and message.content:
+            latest_answer[message.parent_id] = message  # ordered by created_at: last wins
+    context = [("system", system_prompt)] if system_prompt else []
+    for message in messages:
+        if message.role != Message.Role.USER:
+            continue
+        context.append(("user", message.content))
+        if message.id == question.id:
+            break
+        answer = latest_answer.get(message.id)
+        if answer is not None:
+            context.append(("assistant", answer.content))
+    return context

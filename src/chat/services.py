@@ -1,0 +1,172 @@
+"""Writes. Each is sync and short; async callers wrap them in database_sync_to_async.
+
+An answer costs a bounded number of writes: one transaction to store the user message
+and open the answer, a partial save at most every CHAT_SAVE_INTERVAL, one final save.
+"""
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from llm import Usage
+
+from .models import Conversation, Message
+
+TITLE_MAX = 60
+
+
+class Busy(Exception):
+    """An answer is already streaming in this conversation."""
+
+
+class NotOwner(Exception):
+    """The conversation belongs to another user."""
+
+
+class NothingToAnswer(Exception):
+    """Regenerate in a conversation with no user message."""
+
+
+@dataclass
+class Opened:
+    """What message_send stored: the user message and the answer it opened."""
+
+    conversation: Conversation
+    user_message: Message
+    answer: Message | None  # None when client_id repeated an earlier send
+    conversation_created: bool = False
+    titled: bool = False
+
+    @property
+    def duplicate(self) -> bool:
+        return self.answer is None
+
+
+def make_title(content: str) -> str:
+    """A short, clean title from the first line of a user message."""
+    line = next((ln for ln in content.splitlines() if ln.strip()), "")
+    line = re.sub(r"^[\s#>*`\-+]+|[`*_~]+", "", line)
+    line = re.sub(r"\s+", " ", line).strip()
+    if len(line) > TITLE_MAX:
+        cut = line[:TITLE_MAX].rsplit(" ", 1)[0] or line[:TITLE_MAX]
+        line = cut.rstrip(" ,.;:") + "…"
+    return line or "New chat"
+
+
+def _lock_conversation(conversation_id) -> Conversation | None:
+    return Conversation.objects.select_for_update().filter(id=conversation_id).first()
+
+
+def _open_answer(conversation: Conversation, parent: Message, model: str, now) -> Message:
+    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
+        raise Busy
+    return Message.objects.create(
+        conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING,
+        parent=parent, model=model,
+        # Strictly after its question, so ordering by created_at is stable.
+        created_at=max(now, parent.created_at + timedelta(microseconds=1)),
+        updated_at=now,
+    )
+
+
+def message_send(*, user, conversation_id, content: str, client_id: str | None, model: str) -> Opened:
+    """Store a user message (creating the conversation on first send) and open its answer."""
+    try:
+        with transaction.atomic():
+            return _message_send(user=user, conversation_id=conversation_id, content=content,
+                                 client_id=client_id, model=model)
+    except IntegrityError:
+        # Two sends with one client_id raced (or two first sends created the conversation):
+        # the loser finds what the winner stored.
+        with transaction.atomic():
+            return _message_send(user=user, conversation_id=conversation_id, content=content,
+                                 client_id=client_id, model=model)
+
+
+def _message_send(*, user, conversation_id, content, client_id, model) -> Opened:
+    now = timezone.now()
+    conversation = _lock_conversation(conversation_id)
+    created = titled = False
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            id=conversation_id, owner=user, title=make_title(content), created_at=now, updated_at=now
+        )
+        created = titled = True
+    elif conversation.owner_id != user.pk:
+        raise NotOwner
+    if client_id is not None:
+        earlier = conversation.messages.filter(client_id=client_id).first()
+        if earlier is not None:
+            return Opened(conversation, earlier, None)
+    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
+        raise Busy
+    question = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=content,
+        client_id=client_id, created_at=now, updated_at=now,
+    )
+    answer = _open_answer(conversation, question, model, now)
+    fields = ["updated_at"]
+    if not conversation.title:
+        conversation.title = make_title(content)
+        fields.append("title")
+        titled = True
+    conversation.updated_at = now
+    conversation.save(update_fields=fields)
+    return Opened(conversation, question, answer, conversation_created=created, titled=titled)
+
+
+def answer_regenerate(*, user, conversation_id, model: str) -> Message:
+    """Open a new answer to the last user message; earlier answers stay."""
+    with transaction.atomic():
+        conversation = _lock_conversation(conversation_id)
+        if conversation is None:
+            raise NothingToAnswer
+        if conversation.owner_id != user.pk:
+            raise NotOwner
+        question = conversation.messages.filter(role=Message.Role.USER).order_by("-created_at").first()
+        if question is None:
+            raise NothingToAnswer
+        now = timezone.now()
+        answer = _open_answer(conversation, question, model, now)
+        conversation.updated_at = now
+        conversation.save(update_fields=["updated_at"])
+        return answer
+
+
+def answer_save_partial(*, answer_id, content: str, reasoning: str, seq: int) -> None:
+    """Persist a streaming answer's text so far (bounded rate; see generation)."""
+    Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(
+        content=content, reasoning=reasoning, seq=seq, updated_at=timezone.now()
+    )
+
+
+def answer_finish(*, answer_id, status: str, content: str, reasoning: str, seq: int,
+                  error: str | None = None, usage: Usage | None = None) -> Message:
+    """Store an answer's final state and bump its conversation's activity."""
+    now = timezone.now()
+    fields = dict(status=status, content=content, reasoning=reasoning, seq=seq, error=error,
+                  updated_at=now)
+    if usage is not None:
+        fields.update(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+    with transaction.atomic():
+        Message.objects.filter(id=answer_id).update(**fields)
+        answer = Message.objects.get(id=answer_id)
+        Conversation.objects.filter(id=answer.conversation_id).update(updated_at=now)
+    return answer
+
+
+def answer_interrupt(*, answer_id, content: str | None = None, reasoning: str | None = None,
+                     seq: int | None = None) -> Message | None:
+    """Mark an orphaned streaming answer `interrupted`, keeping the longest text known.
+
+    Returns None when the answer is no longer streaming (it ended meanwhile).
+    """
+    fields = dict(status=Message.Status.INTERRUPTED, updated_at=timezone.now(),
+                  error="The server stopped while this answer was being written.")
+    if content is not None:
+        fields.update(content=content, reasoning=reasoning or "", seq=seq or 0)
+    if not Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(**fields):
+        return None
+    return Message.objects.get(id=answer_id)

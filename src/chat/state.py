@@ -1,0 +1,151 @@
+"""Live state of streaming answers, shared by every process that may serve a snapshot.
+
+The answer's task folds each delta into this state *before* publishing it, and a
+socket joins the conversation's group *before* it reads this state, so a snapshot
+plus the deltas received after it always add up to the whole text (see docs/architecture.md).
+In-process (no REDIS_URL) a dict serves a single process; with REDIS_URL the same
+operations run against Redis so any Daphne process can read any answer.
+It also holds the per-user rate-limit counters, for the same reason.
+"""
+import asyncio
+import time
+import weakref
+from dataclasses import dataclass
+
+from django.conf import settings
+
+# Keys outlive their answer only when its process dies; the heartbeat goes stale long before.
+KEY_TTL = 300
+
+
+@dataclass
+class LiveAnswer:
+    content: str
+    reasoning: str
+    seq: int
+    beat: float  # unix time of the last sign of life from the answer's task
+
+
+def answer_keys(message_id) -> tuple[str, str, str]:
+    """Redis keys of one answer's live state: content, reasoning, meta (seq, beat)."""
+    base = f"{settings.CHAT_REDIS_PREFIX}:answer:{message_id}"
+    return f"{base}:content", f"{base}:reasoning", f"{base}:meta"
+
+
+class MemoryStore:
+    def __init__(self):
+        self._answers: dict[str, LiveAnswer] = {}
+        self._counters: dict[str, tuple[int, float]] = {}
+
+    async def start(self, message_id: str) -> None:
+        self._answers[message_id] = LiveAnswer("", "", 0, time.time())
+
+    async def append(self, message_id: str, segments: list[tuple[str, str]], seq: int) -> None:
+        live = self._answers.get(message_id)
+        if live is None:
+            return
+        for part, text in segments:
+            if part == "reasoning":
+                live.reasoning += text
+            else:
+                live.content += text
+        live.seq = seq
+        live.beat = time.time()
+
+    async def beat(self, message_id: str) -> None:
+        live = self._answers.get(message_id)
+        if live is not None:
+            live.beat = time.time()
+
+    async def get(self, message_id: str) -> LiveAnswer | None:
+        live = self._answers.get(message_id)
+        return LiveAnswer(live.content, live.reasoning, live.seq, live.beat) if live else None
+
+    async def drop(self, message_id: str) -> None:
+        self._answers.pop(message_id, None)
+
+    async def hit(self, key: str, window: float) -> int:
+        """Count one event in the current fixed window of `window` seconds; return the count."""
+        now = time.time()
+        bucket = f"{key}:{int(now // window)}"
+        count, _ = self._counters.get(bucket, (0, 0))
+        self._counters[bucket] = (count + 1, now + window)
+        if len(self._counters) > 10_000:  # forget expired windows now and then
+            self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        return count + 1
+
+
+class RedisStore:
+    def __init__(self, url: str):
+        import redis.asyncio as redis
+
+        self._redis = redis.Redis.from_url(url)
+
+    @staticmethod
+    def _keys(message_id: str) -> tuple[str, str, str]:
+        return answer_keys(message_id)
+
+    async def start(self, message_id: str) -> None:
+        content, reasoning, meta = self._keys(message_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(content, "", ex=KEY_TTL).set(reasoning, "", ex=KEY_TTL)
+            pipe.hset(meta, mapping={"seq": 0, "beat": time.time()}).expire(meta, KEY_TTL)
+            await pipe.execute()
+
+    async def append(self, message_id: str, segments: list[tuple[str, str]], seq: int) -> None:
+        content, reasoning, meta = self._keys(message_id)
+        # One transaction: a reader never sees text without its seq, or the reverse.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for part, text in segments:
+                pipe.append(reasoning if part == "reasoning" else content, text.encode())
+            pipe.hset(meta, mapping={"seq": seq, "beat": time.time()})
+            pipe.expire(content, KEY_TTL).expire(reasoning, KEY_TTL).expire(meta, KEY_TTL)
+            await pipe.execute()
+
+    async def beat(self, message_id: str) -> None:
+        _, _, meta = self._keys(message_id)
+        await self._redis.hset(meta, "beat", time.time())
+
+    async def get(self, message_id: str) -> LiveAnswer | None:
+        content, reasoning, meta = self._keys(message_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(content).get(reasoning).hgetall(meta)
+            text, thinking, fields = await pipe.execute()
+        if not fields:
+            return None
+        return LiveAnswer(
+            content=(text or b"").decode(),
+            reasoning=(thinking or b"").decode(),
+            seq=int(fields[b"seq"]),
+            beat=float(fields[b"beat"]),
+        )
+
+    async def drop(self, message_id: str) -> None:
+        await self._redis.delete(*self._keys(message_id))
+
+    async def hit(self, key: str, window: float) -> int:
+        bucket = f"{settings.CHAT_REDIS_PREFIX}:rate:{key}:{int(time.time() // window)}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(bucket).expire(bucket, int(window) + 1)
+            count, _ = await pipe.execute()
+        return int(count)
+
+
+# The Redis client is bound to the event loop that created it: one store per loop.
+_stores: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisStore]" = weakref.WeakKeyDictionary()
+_memory = MemoryStore()
+
+
+def get_store() -> MemoryStore | RedisStore:
+    if not settings.REDIS_URL:
+        return _memory
+    loop = asyncio.get_running_loop()
+    store = _stores.get(loop)
+    if store is None:
+        store = _stores[loop] = RedisStore(settings.REDIS_URL)
+    return store
+
+
+def is_stale(live: LiveAnswer | None) -> bool:
+    """Whether a streaming answer's task is gone (no live state, or no heartbeat lately)."""
+    return live is None or time.time() - live.beat > settings.CHAT_STALE_AFTER

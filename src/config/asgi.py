@@ -1,0 +1,33 @@
+"""ASGI entry point: HTTP through Django, WebSockets through the chat consumer."""
+import logging
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from chat.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)
+
+if settings.CHAT_RECOVER_ON_START:
+    # Answers a dead process left `streaming` become `interrupted` (see chat.actions).
+    from chat.actions import recover_on_start
+
+    try:
+        recovered = recover_on_start()
+        if recovered:
+            logging.getLogger("chat").warning("marked %d orphaned answer(s) interrupted", recovered)
+    except Exception as exc:  # e.g. before the first migrate; read-time repair still applies
+        logging.getLogger("chat").warning("start-up recovery skipped: %s", exc)

@@ -1,0 +1,176 @@
+"""Settings, read from the environment (names as cookiecutter-django uses them).
+
+Every variable and its default is listed in docs/settings.md; the wire contract's
+table is the source of truth for the ones it names.
+"""
+import json
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+SRC_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = SRC_DIR.parent
+
+env = environ.Env()
+
+# --- Core ------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it, or set DJANGO_DEBUG=1 for a dev key."
+        )
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "accounts",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [SRC_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ----------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Async ORM calls share one thread per process: no persistent connections to leak there.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers (admin, API) run while an answer saves its partial text.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer and cross-process stream state ----------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "chat.layers.ReliableRedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # Room for bursts; a channel over capacity loses frames, which clients see
+                # as a gap in seq and repair with conversation.sync.
+                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+                "expiry": 60,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": env.int("CHANNEL_CAPACITY", default=1000), "expiry": 60},
+        }
+    }
+
+# Prefix of the Redis keys holding live answers and rate-limit counters.
+CHAT_REDIS_PREFIX = env("CHAT_REDIS_PREFIX", default="chat")
+
+# --- Auth ----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# --- I18N, static ------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
+STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
+# Serve straight from the finders so `daphne` works without a collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+# Vite's dev server (hot reload) when set, e.g. http://localhost:5173; else the built manifest.
+VITE_DEV_SERVER = env("DJANGO_VITE_DEV_SERVER", default="")
+
+# --- LLM -------------------------------------------------------------------------
+LLM_API_KEY = env("LLM_API_KEY", default="") or env("OPENAI_API_KEY", default="")
+LLM_PROVIDER = env("LLM_PROVIDER", default="openai" if LLM_API_KEY else "demo")
+LLM_MODEL = env("LLM_MODEL", default="") or None
+LLM_BASE_URL = env("LLM_BASE_URL", default="") or env("OPENAI_BASE_URL", default="") or None
+try:
+    LLM_EXTRA_BODY = json.loads(env("LLM_EXTRA_BODY", default="") or "null")
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfigured(f"LLM_EXTRA_BODY is not valid JSON: {exc}") from exc
+if LLM_EXTRA_BODY is not None and not isinstance(LLM_EXTRA_BODY, dict):
+    raise ImproperlyConfigured("LLM_EXTRA_BODY must be a JSON object.")
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+LLM_DEMO_DELAY = env.float("LLM_DEMO_DELAY", default=0.03)
+
+# --- Chat ---------------------------------------------------------------------------
+CHAT_SYSTEM_PROMPT = env("CHAT_SYSTEM_PROMPT", default="")
+CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/m")
+if not __import__("re").fullmatch(r"\s*\d+\s*/\s*[smh]\s*", CHAT_RATE_LIMIT):
+    raise ImproperlyConfigured(f"CHAT_RATE_LIMIT must look like 20/m (N/s, N/m or N/h), not {CHAT_RATE_LIMIT!r}")
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=32000)
+# Longest wait between an upstream token and the frame carrying it (coalescing window).
+CHAT_FRAME_INTERVAL = env.float("CHAT_FRAME_INTERVAL", default=0.05)
+# How often a streaming answer's partial text is written to the database (at most).
+CHAT_SAVE_INTERVAL = env.float("CHAT_SAVE_INTERVAL", default=1.0)
+# A streaming answer whose heartbeat is older than this is taken as orphaned (process died).
+CHAT_STALE_AFTER = env.float("CHAT_STALE_AFTER", default=6.0)
+# Mark orphaned answers `interrupted` when the ASGI application starts.
+CHAT_RECOVER_ON_START = env.bool("CHAT_RECOVER_ON_START", default=True)
+
+# --- Logging -------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from chat import views as chat_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("healthz", chat_views.healthz, name="healthz"),
+    path("", include("chat.urls")),
+]
