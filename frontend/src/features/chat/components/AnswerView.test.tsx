@@ -1,4 +1,4 @@
-import { render, screen } from '@testing-library/react';
+import { fireEvent, render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { makeMessage } from '../../../test/factories';
@@ -69,5 +69,38 @@ describe('MessageList versions', () => {
     expect(screen.getByRole('button', { name: 'Regenerate answer' })).toBeInTheDocument();
     rerender(<MessageList turns={groupTurns([user, v1])} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
     expect(screen.queryByRole('button', { name: 'Regenerate answer' })).toBeNull();
+  });
+});
+
+describe('MessageList auto-scroll', () => {
+  const user = makeMessage({ id: 'u9', role: 'user', content: 'q' });
+  const answer = (content: string) => makeMessage({ id: 'a9', parent_id: 'u9', status: 'streaming', content });
+
+  function setup() {
+    const view = render(<MessageList turns={groupTurns([user, answer('a')])} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
+    const log = screen.getByRole('log');
+    let scrollHeight = 1000;
+    Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => scrollHeight });
+    const grow = (text: string) => {
+      scrollHeight += 500;
+      view.rerender(<MessageList turns={groupTurns([user, answer(text)])} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
+    };
+    return { log, grow };
+  }
+
+  it('follows the answer while the reader is at the bottom', () => {
+    const { log, grow } = setup();
+    grow('a longer answer');
+    expect(log.scrollTop).toBe(1500);
+  });
+
+  it('stops following as soon as the reader scrolls up', async () => {
+    const { log, grow } = setup();
+    log.scrollTop = 0;
+    fireEvent.wheel(log, { deltaY: -100 });
+    grow('a longer answer, still growing'); // grows before the scroll event arrives
+    expect(log.scrollTop).toBe(0);
+    fireEvent.scroll(log);
+    expect(screen.getByRole('button', { name: 'Scroll to the latest message' })).toBeInTheDocument();
   });
 });

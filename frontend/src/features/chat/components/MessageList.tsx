@@ -69,6 +69,15 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate }: Mes
     if (bottom !== atBottom) setAtBottom(bottom);
   };
 
+  // Scroll events arrive a frame late; an answer growing in between must not pull the
+  // reader back down, so any upward intent releases the bottom at once.
+  const release = () => {
+    stick.current = false;
+  };
+  const onKeyDown = (event: React.KeyboardEvent) => {
+    if (['ArrowUp', 'PageUp', 'Home'].includes(event.key)) release();
+  };
+
   const renderTurn = (turn: Turn, isLast: boolean) => {
     const count = turn.answers.length;
     const saved = chosen[turn.key];
@@ -95,6 +104,10 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate }: Mes
       <div
         ref={scroller}
         onScroll={onScroll}
+        onWheel={(event) => event.deltaY < 0 && release()}
+        onTouchMove={release}
+        onKeyDown={onKeyDown}
+        tabIndex={0}
         className="h-full overflow-y-auto [overflow-anchor:none]"
         role="log"
         aria-label="Conversation"
