@@ -107,6 +107,9 @@ class LangChainProvider:
         started = False
         try:
             chat_model = self._chat_model()
+            # aclosing: stopping us closes LangChain's stream. (Its astream() does not aclose its
+            # inner _astream(); the loop's async-generator finalizer closes the HTTP response a few
+            # milliseconds later. On cancellation the response is closed during the unwinding.)
             async with aclosing(chat_model.astream(to_langchain_messages(messages))) as upstream:
                 async for message in upstream:
                     started = True
