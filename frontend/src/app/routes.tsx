@@ -19,7 +19,7 @@ export function ChatRoute() {
   const onStarted = useCallback(() => {
     if (isNew) navigate(`/c/${id}`, { replace: true });
   }, [isNew, id, navigate]);
-  return <ChatPage key={id} conversationId={id} onStarted={onStarted} />;
+  return <ChatPage key={id} conversationId={id} isNew={isNew} onStarted={onStarted} />;
 }
 
 export function HistoryRoute() {

@@ -1,17 +1,29 @@
 import { useCallback, useState } from 'react';
 
-const key = (conversationId: string) => `chat.draft.${conversationId}`;
+const storageKey = (key: string) => `chat.draft.${key}`;
 
-/** The composer's text, kept in localStorage per conversation (survives reloads and re-login). */
-export function useDraft(conversationId: string) {
-  const [draft, setDraftState] = useState(() => localStorage.getItem(key(conversationId)) ?? '');
+function store(key: string, draft: string) {
+  if (draft) localStorage.setItem(storageKey(key), draft);
+  else localStorage.removeItem(storageKey(key));
+}
+
+/**
+ * The composer's text, kept in localStorage under `key` (survives reloads, reconnects and
+ * re-login). When `key` changes (a new chat became /c/<id>) the text moves with it.
+ */
+export function useDraft(key: string) {
+  const [state, setState] = useState(() => ({ key, draft: localStorage.getItem(storageKey(key)) ?? '' }));
+  if (state.key !== key) {
+    store(state.key, '');
+    store(key, state.draft);
+    setState({ key, draft: state.draft });
+  }
   const setDraft = useCallback(
-    (next: string) => {
-      setDraftState(next);
-      if (next) localStorage.setItem(key(conversationId), next);
-      else localStorage.removeItem(key(conversationId));
+    (draft: string) => {
+      store(key, draft);
+      setState({ key, draft });
     },
-    [conversationId],
+    [key],
   );
-  return { draft, setDraft };
+  return { draft: state.draft, setDraft };
 }

@@ -11,13 +11,17 @@ import { MessageList } from './MessageList';
 
 interface ChatPageProps {
   conversationId: string;
+  /** On `/`: the conversation does not exist until the first message. */
+  isNew?: boolean;
   /** Called once the first message of a new chat is stored (to put /c/<id> in the URL). */
   onStarted?: () => void;
 }
 
-export function ChatPage({ conversationId, onStarted }: ChatPageProps) {
+export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageProps) {
   const { data, loading, actions } = useConversationSocket(conversationId);
-  const { draft, setDraft } = useDraft(conversationId);
+  // A new chat's draft lives under one key (abandoned new chats leave no litter) and
+  // moves to the conversation's own key once the chat exists.
+  const { draft, setDraft } = useDraft(isNew ? 'new' : conversationId);
   const composer = useRef<HTMLTextAreaElement>(null);
   const lastSent = useRef<{ clientId: string; content: string } | null>(null);
   const { chat, connection, closedWith, streaming } = data;
