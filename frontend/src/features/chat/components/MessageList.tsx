@@ -95,6 +95,12 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate }: Mes
             onRegenerate={isLast && canRegenerate ? onRegenerate : undefined}
           />
         )}
+        {!answer && turn.user && isLast && canRegenerate && (
+          // The answer was never stored (e.g. the server failed first): ask again.
+          <button type="button" onClick={onRegenerate} className="text-sm text-sky-700 underline dark:text-sky-400">
+            No answer. Answer again
+          </button>
+        )}
       </div>
     );
   };
