@@ -47,13 +47,18 @@ async def check_rate(user, client_id: str | None = None) -> None:
 
 
 # --- snapshots and orphans -----------------------------------------------------------------
-async def repair_orphans(conversation_id) -> None:
-    """Mark answers whose process died `interrupted`, keeping the longest text known."""
+async def repair_orphans(conversation_id) -> list[Message]:
+    """Mark answers whose process died `interrupted`, keeping the longest text known.
+
+    Returns the answers of the conversation that are really still running.
+    """
     answers = await database_sync_to_async(selectors.streaming_answers)(conversation_id=conversation_id)
     store = get_store()
+    running = []
     for answer in answers:
         live = await store.get(str(answer.id))
         if not is_stale(live):
+            running.append(answer)
             continue
         ahead = live is not None and live.seq > answer.seq
         finished = await database_sync_to_async(services.answer_interrupt)(
@@ -65,6 +70,14 @@ async def repair_orphans(conversation_id) -> None:
         if finished is not None:
             await store.drop(str(answer.id))
             await fanout.publish(conversation_id, protocol.message_done_frame(finished))
+    return running
+
+
+BUSY_MESSAGE = "An answer is already being written in this conversation; stop it or wait."
+
+
+def busy(client_id: str | None = None) -> ProtocolError:
+    return ProtocolError(protocol.BUSY, BUSY_MESSAGE, client_id=client_id)
 
 
 async def snapshot(conversation_id) -> dict:
@@ -105,7 +118,8 @@ def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str)
 
 
 def _earlier_send(*, conversation_id, client_id):
-    return Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
+    return (Message.objects.select_related("conversation")
+            .filter(conversation_id=conversation_id, client_id=client_id).first())
 
 
 async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> services.Opened:
@@ -122,18 +136,17 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> 
             if earlier.conversation.owner_id != user.pk:
                 raise services.NotOwner
             return services.Opened(earlier.conversation, earlier, None)
+    # Refusals that cost nothing come before the rate limit counts this message.
+    if await repair_orphans(conversation_id):
+        raise busy(send.client_id)
     await check_rate(user, send.client_id)
-    await repair_orphans(conversation_id)
     provider = provider_from_settings()
     try:
         opened, context = await database_sync_to_async(_open_send)(
             user=user, conversation_id=conversation_id, send=send, model=provider.model
         )
-    except services.Busy:
-        raise ProtocolError(
-            protocol.BUSY, "An answer is already being written in this conversation; stop it or wait.",
-            client_id=send.client_id,
-        ) from None
+    except services.Busy:  # lost a race with another send
+        raise busy(send.client_id) from None
     if opened.duplicate:
         return opened
     answer = Answer(answer=opened.answer, context=context, provider=provider)
@@ -157,17 +170,16 @@ def _open_regenerate(*, user, conversation_id, model: str):
 
 async def regenerate(*, user, conversation_id) -> Message:
     """Answer the last user message again; the earlier answer is kept."""
+    if await repair_orphans(conversation_id):
+        raise busy()
     await check_rate(user)
-    await repair_orphans(conversation_id)
     provider = provider_from_settings()
     try:
         answer_row, context = await database_sync_to_async(_open_regenerate)(
             user=user, conversation_id=conversation_id, model=provider.model
         )
     except services.Busy:
-        raise ProtocolError(
-            protocol.BUSY, "An answer is already being written in this conversation; stop it or wait."
-        ) from None
+        raise busy() from None
     except services.NothingToAnswer:
         raise ProtocolError(protocol.BAD_REQUEST, "There is no message to answer again yet.") from None
     answer = Answer(answer=answer_row, context=context, provider=provider)

@@ -1,0 +1,364 @@
+"""The chat socket against the real ASGI stack, the real LangChain client and a fake upstream.
+
+Tests that take `chat_layer` run twice: on the in-process layer and on Redis.
+"""
+import asyncio
+import json
+import random
+import time
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.sessions.models import Session
+
+from chat.models import Conversation, Message
+from tests.fake_upstream import Scenario
+
+from .ws import connect, deltas_text, frames_until, is_done, open_chat, replay, until_done
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORDS = " ".join(f"word{n}" for n in range(120))
+
+
+@pytest.fixture
+def alice(user, session_cookie):
+    return session_cookie(user)
+
+
+@pytest.fixture
+def bob(other_user, session_cookie):
+    return session_cookie(other_user)
+
+
+def send_frame(content="Hello there", client_id=None):
+    frame = {"type": "message.send", "content": content}
+    if client_id:
+        frame["client_id"] = client_id
+    return frame
+
+
+# --- connecting ---------------------------------------------------------------------------
+async def test_anonymous_socket_is_accepted_then_closed_4001():
+    socket = await connect(f"/ws/chat/{uuid.uuid4()}/")
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+
+
+async def test_foreign_origin_is_refused(alice):
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    socket = WebsocketCommunicator(application, f"/ws/chat/{uuid.uuid4()}/",
+                                   headers=[(b"origin", b"http://evil.example"),
+                                            (b"cookie", f"sessionid={alice}".encode())])
+    connected, _ = await socket.connect(timeout=5)
+    assert not connected
+
+
+async def test_another_users_conversation_is_closed_4003(chat_layer, llm, alice, bob):
+    cid = uuid.uuid4()
+    socket, snapshot = await open_chat(alice, cid)
+    assert snapshot == {"type": "conversation.snapshot", "conversation": None, "messages": []}
+    await socket.send_json_to(send_frame())
+    await until_done(socket)
+    intruder = await connect(f"/ws/chat/{cid}/", bob)
+    assert await intruder.receive_output(timeout=5) == {"type": "websocket.close", "code": 4003}
+    await socket.disconnect()
+
+
+async def test_conversation_taken_meanwhile_closes_4003(llm, alice, bob):
+    cid = uuid.uuid4()
+    bobs, _ = await open_chat(bob, cid)  # not created yet: allowed
+    alices, _ = await open_chat(alice, cid)
+    await alices.send_json_to(send_frame())
+    await until_done(alices)
+    await bobs.send_json_to(send_frame("mine now?"))
+    closing = await bobs.receive_output(timeout=5)
+    while closing["type"] != "websocket.close":  # bob saw alice's frames on the group
+        closing = await bobs.receive_output(timeout=5)
+    assert closing["code"] == 4003
+    assert await Message.objects.filter(content="mine now?").acount() == 0
+
+
+async def test_logout_closes_on_next_frame_4001(llm, alice):
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    await Session.objects.all().adelete()
+    await socket.send_json_to({"type": "conversation.sync"})
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+
+
+# --- an answer's life --------------------------------------------------------------------------
+async def test_answer_streams_fans_out_and_is_stored(chat_layer, settings, llm, alice):
+    settings.LLM_PROVIDER = "deepseek"  # streams reasoning_content
+    llm.enqueue(Scenario.words(WORDS, reasoning=["Let", " me", " think."], delay=0.001, usage=(11, 120)))
+    cid = uuid.uuid4()
+    first, _ = await open_chat(alice, cid)
+    second, _ = await open_chat(alice, cid)
+    await first.send_json_to(send_frame("Hello there", "c1"))
+    frames = await until_done(first)
+    assert [f["type"] for f in frames[:3]] == ["conversation.updated", "message.created", "message.created"]
+    assert frames[0]["conversation"]["title"] == "Hello there"
+    question, answer = frames[1]["message"], frames[2]["message"]
+    assert (question["role"], question["content"], question["client_id"]) == ("user", "Hello there", "c1")
+    assert (answer["role"], answer["status"], answer["parent_id"]) == ("assistant", "streaming", question["id"])
+    deltas = [f for f in frames if f["type"] == "message.delta"]
+    assert [d["seq"] for d in deltas] == list(range(1, len(deltas) + 1))
+    assert deltas_text(frames, "reasoning") == "Let me think."
+    done = frames[-1]["message"]
+    assert done["content"] == WORDS == deltas_text(frames)
+    assert (done["status"], done["seq"], done["usage"]) == ("complete", len(deltas),
+                                                          {"input_tokens": 11, "output_tokens": 120})
+    # Coalescing: far fewer frames than tokens, and no delta repeats the whole answer.
+    assert len(deltas) < 123 and max(len(d["delta"]) for d in deltas) < len(WORDS)
+    # The second tab saw exactly the same frames.
+    assert await until_done(second) == frames
+    stored = await Message.objects.aget(id=done["id"])
+    assert (stored.content, stored.reasoning, stored.status, stored.input_tokens) == (
+        WORDS, "Let me think.", "complete", 11)
+    for socket in (first, second):
+        await socket.disconnect()
+
+
+async def test_answer_goes_on_without_any_socket(chat_layer, llm, alice):
+    llm.enqueue(Scenario.words(WORDS, delay=0.002))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame())
+    await frames_until(socket, lambda f: f["type"] == "message.delta")
+    await socket.disconnect()
+    for _ in range(100):
+        answer = await Message.objects.filter(conversation_id=cid, role="assistant").afirst()
+        if answer.status != "streaming":
+            break
+        await asyncio.sleep(0.05)
+    assert (answer.status, answer.content) == ("complete", WORDS)
+
+
+async def test_stop_within_a_second_keeps_partial_text_and_closes_upstream(chat_layer, llm, alice):
+    llm.enqueue(Scenario.words(WORDS, delay=0.02))
+    cid = uuid.uuid4()
+    tab, _ = await open_chat(alice, cid)
+    other_tab, _ = await open_chat(alice, cid)
+    await tab.send_json_to(send_frame())
+    await frames_until(tab, lambda f: f["type"] == "message.delta" and f["seq"] >= 3)
+    started = time.monotonic()
+    await other_tab.send_json_to({"type": "generation.stop"})  # from another socket
+    frames = await until_done(tab, timeout=5)
+    elapsed = time.monotonic() - started
+    done = frames[-1]["message"]
+    assert elapsed < 1.0
+    assert done["status"] == "stopped"
+    assert done["content"] and WORDS.startswith(done["content"]) and done["content"] != WORDS
+    assert await llm.async_wait_for_client_close(timeout=1.0)
+    stored = await Message.objects.aget(id=done["id"])
+    assert (stored.status, stored.content) == ("stopped", done["content"])
+    # The conversation is free again.
+    await tab.send_json_to(send_frame("again"))
+    assert (await until_done(tab))[-1]["message"]["status"] == "complete"
+    for socket in (tab, other_tab):
+        await socket.disconnect()
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_reconnects_at_random_cut_points_lose_and_repeat_nothing(seed, chat_layer, settings, llm, alice):
+    settings.LLM_PROVIDER = "deepseek"
+    reasoning = [f"r{n} " for n in range(30)]
+    llm.enqueue(Scenario.words(WORDS, reasoning=reasoning, delay=0.003))
+    rng = random.Random(seed)
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame())
+    created = await frames_until(socket, lambda f: f["type"] == "message.created" and f["message"]["role"] == "assistant")
+    answer_id = created[-1]["message"]["id"]
+    message, final, cuts = created[-1]["message"], None, 0
+    while final is None:
+        # Read a random number of frames, checking each against what the client holds...
+        received = []
+        for _ in range(rng.randint(0, 12)):
+            received.append(await socket.receive_json_from(timeout=10))
+            if is_done(received[-1]):
+                final = received[-1]["message"]
+                break
+        message = {**message, **replay(message, received)}  # asserts no gap
+        if final is not None:
+            assert (message["content"], message["reasoning"]) == (final["content"], final["reasoning"])
+            break
+        # ...then drop the socket and come back later to a snapshot.
+        await socket.disconnect()
+        await asyncio.sleep(rng.random() * 0.05)
+        socket, snapshot = await open_chat(alice, cid)
+        cuts += 1
+        message = next(m for m in snapshot["messages"] if m["id"] == answer_id)
+        if message["status"] != "streaming":
+            final = message
+    assert final["content"] == WORDS and final["reasoning"] == "".join(reasoning)
+    assert cuts >= 1
+    await socket.disconnect()
+
+
+async def test_sync_mid_answer_lines_up_with_live_deltas(chat_layer, llm, alice):
+    llm.enqueue(Scenario.words(WORDS, delay=0.004))
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    await socket.send_json_to(send_frame())
+    await frames_until(socket, lambda f: f["type"] == "message.delta" and f["seq"] >= 2)
+    await socket.send_json_to({"type": "conversation.sync"})
+    frames = await frames_until(socket, lambda f: f["type"] == "conversation.snapshot")
+    snapshot = frames[-1]
+    message = snapshot["messages"][-1]
+    assert message["status"] == "streaming" and message["seq"] >= 2
+    rest = await until_done(socket)
+    assert replay(message, rest)["content"] == WORDS
+    await socket.disconnect()
+
+
+async def test_regenerate_keeps_the_earlier_answer(llm, alice):
+    llm.enqueue(Scenario.words("first answer"), Scenario.words("second answer"))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("Q"))
+    first = (await until_done(socket))[-1]["message"]
+    await socket.send_json_to({"type": "message.regenerate"})
+    frames = await until_done(socket)
+    assert frames[0]["type"] == "message.created"
+    second = frames[-1]["message"]
+    assert second["parent_id"] == first["parent_id"] and second["id"] != first["id"]
+    assert (first["content"], second["content"]) == ("first answer", "second answer")
+    assert llm.requests[1]["messages"] == [{"role": "user", "content": "Q"}]
+    assert await Message.objects.filter(conversation_id=cid).acount() == 3
+    await socket.disconnect()
+
+
+async def test_context_sent_upstream_is_built_from_the_database(settings, llm, alice):
+    settings.CHAT_SYSTEM_PROMPT = "You are terse."
+    settings.LLM_EXTRA_BODY = {"web_search": {"enabled": True}}
+    llm.enqueue(Scenario.words("A1"), Scenario.words("A2"), Scenario.words("A3"))
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    for question in ("Q1", "Q2", "Q3"):
+        await socket.send_json_to(send_frame(question))
+        await until_done(socket)
+    assert llm.requests[2]["messages"] == [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"},
+        {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A2"},
+        {"role": "user", "content": "Q3"},
+    ]
+    assert llm.requests[2]["web_search"] == {"enabled": True}
+    assert llm.requests[2]["model"] == "fake-model"
+    await socket.disconnect()
+
+
+# --- refusals ----------------------------------------------------------------------------------
+async def expect_error(socket, code):
+    frame = await socket.receive_json_from(timeout=5)
+    assert frame["type"] == "error" and frame["code"] == code, frame
+    assert frame["message"]
+    return frame
+
+
+async def test_every_error_code_keeps_the_socket_open_and_stores_nothing(chat_layer, settings, llm, alice):
+    settings.CHAT_MAX_MESSAGE_CHARS = 20
+    settings.CHAT_RATE_LIMIT = "2/m"
+    llm.enqueue(Scenario.words(WORDS, delay=0.02))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_to(text_data="not json")
+    await expect_error(socket, "bad_request")
+    await socket.send_to(bytes_data=b"\x00")
+    await expect_error(socket, "bad_request")
+    await socket.send_json_to({"type": "message.send", "content": "x" * 21, "client_id": "long"})
+    assert (await expect_error(socket, "too_long"))["client_id"] == "long"
+    await socket.send_json_to({"type": "message.regenerate"})
+    await expect_error(socket, "bad_request")  # nothing to answer yet
+    await socket.send_json_to(send_frame("first", "c1"))
+    await frames_until(socket, lambda f: f["type"] == "message.delta")
+    await socket.send_json_to(send_frame("second", "c2"))
+    frame = await frames_until(socket, lambda f: f["type"] == "error")
+    assert frame[-1]["code"] == "busy" and frame[-1]["client_id"] == "c2"
+    await socket.send_json_to({"type": "generation.stop"})
+    await until_done(socket)
+    await socket.send_json_to(send_frame("third", "c3"))
+    limited = await expect_error(socket, "rate_limited")
+    assert 0 < limited["retry_after"] <= 60 and limited["client_id"] == "c3"
+    settings.CHAT_RATE_LIMIT = "100/m"
+    settings.LLM_PROVIDER = "no-such-provider"
+    await socket.send_json_to(send_frame("fourth", "c4"))
+    await expect_error(socket, "internal")
+    contents = [m.content async for m in Message.objects.filter(conversation_id=cid, role="user")]
+    assert contents == ["first"]
+    await socket.send_json_to({"type": "conversation.sync"})
+    assert (await socket.receive_json_from(timeout=5))["type"] == "conversation.snapshot"
+    await socket.disconnect()
+
+
+async def test_repeated_client_id_stores_nothing_and_starts_nothing(chat_layer, llm, alice):
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("once", "same"))
+    first = await until_done(socket)
+    await socket.send_json_to(send_frame("once", "same"))
+    echo = await socket.receive_json_from(timeout=5)
+    assert echo == first[1]  # the stored user message, to this socket only
+    assert await socket.receive_nothing(timeout=0.3)
+    assert len(llm.requests) == 1
+    assert await Message.objects.filter(conversation_id=cid).acount() == 2
+    await socket.disconnect()
+
+
+# --- upstream failures ---------------------------------------------------------------------------
+@pytest.mark.parametrize("scenario,partial,needle", [
+    (Scenario(status=500), False, "500"),
+    (Scenario(status=429), False, "429"),
+    (Scenario.words(WORDS, drop_after=5), True, "lost"),
+    (Scenario.words(WORDS, malformed_after=5), True, "malformed"),
+    (Scenario.words(WORDS, hang_after=5), True, "stopped responding"),
+], ids=["http500", "http429", "dropped", "malformed", "hang"])
+async def test_upstream_failure_ends_with_error_and_the_text_so_far(scenario, partial, needle, settings,
+                                                                     llm, alice):
+    settings.LLM_TIMEOUT = 0.5
+    llm.enqueue(scenario)
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    await socket.send_json_to(send_frame())
+    frames = await until_done(socket)
+    done = frames[-1]["message"]
+    assert done["status"] == "error" and needle in done["error"], done["error"]
+    assert done["content"] == deltas_text(frames)
+    if partial:
+        assert done["content"] and WORDS.startswith(done["content"])
+    stored = await Message.objects.aget(id=done["id"])
+    assert (stored.status, stored.content, stored.error) == ("error", done["content"], done["error"])
+    await socket.disconnect()
+
+
+# --- orphans -----------------------------------------------------------------------------------------
+def make_orphan(user, cid):
+    conversation = Conversation.objects.create(id=cid, owner=user, title="t")
+    question = Message.objects.create(conversation=conversation, role="user", content="Q")
+    return Message.objects.create(conversation=conversation, role="assistant", status="streaming",
+                                  content="half an ans", seq=4, parent=question)
+
+
+async def test_orphaned_answer_is_interrupted_when_read(chat_layer, llm, user, alice):
+    cid = uuid.uuid4()
+    orphan = await sync_to_async(make_orphan)(user, cid)
+    socket, snapshot = await open_chat(alice, cid)
+    message = snapshot["messages"][-1]
+    assert (message["id"], message["status"], message["content"]) == (str(orphan.id), "interrupted",
+                                                                      "half an ans")
+    # Listeners are told too; then the conversation is not busy any more.
+    assert (await until_done(socket))[-1]["message"]["status"] == "interrupted"
+    await socket.send_json_to(send_frame("go on"))
+    assert (await until_done(socket))[-1]["message"]["status"] == "complete"
+    await socket.disconnect()
+
+
+def test_orphans_are_interrupted_at_start_up(user, settings):
+    from chat.actions import recover_on_start
+
+    settings.REDIS_URL = ""
+    orphan = make_orphan(user, uuid.uuid4())
+    assert recover_on_start() == 1
+    orphan.refresh_from_db()
+    assert (orphan.status, orphan.content) == ("interrupted", "half an ans")
+    assert recover_on_start() == 0

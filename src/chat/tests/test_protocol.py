@@ -1,0 +1,57 @@
+import json
+
+import pytest
+
+from chat import protocol
+from chat.protocol import ProtocolError
+
+
+def refusal(text):
+    with pytest.raises(ProtocolError) as info:
+        protocol.parse_client_frame(text)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [None, "not json", "[1, 2]", '"a string"', "{}", '{"type": 3}', '{"type": "nope"}',
+     '{"type": "message.send"}', '{"type": "message.send", "content": 5}',
+     '{"type": "message.send", "content": "   \\n "}',
+     '{"type": "message.send", "content": "hi", "client_id": 7}',
+     '{"type": "message.send", "content": "hi", "client_id": ""}',
+     '{"type": "message.send", "content": "hi", "extra": 1}',
+     '{"type": "generation.stop", "force": true}', "[" * 100000],
+)
+def test_bad_frames_are_bad_request(text):
+    error = refusal(text)
+    assert error.code == "bad_request"
+    assert error.message
+
+
+def test_too_long_counts_characters(settings):
+    settings.CHAT_MAX_MESSAGE_CHARS = 10
+    assert protocol.parse_client_frame(json.dumps({"type": "message.send", "content": "é" * 10}))
+    error = refusal(json.dumps({"type": "message.send", "content": "é" * 11, "client_id": "c"}))
+    assert (error.code, error.client_id) == ("too_long", "c")
+    assert "10" in error.message
+
+
+def test_valid_frames_parse():
+    send = protocol.parse_client_frame('{"type":"message.send","content":"<b>hi</b>","client_id":"x"}')
+    assert send == protocol.MessageSend(content="<b>hi</b>", client_id="x")
+    assert isinstance(protocol.parse_client_frame('{"type":"generation.stop"}'), protocol.GenerationStop)
+    assert isinstance(protocol.parse_client_frame('{"type":"message.regenerate"}'), protocol.MessageRegenerate)
+    assert isinstance(protocol.parse_client_frame('{"type":"conversation.sync"}'), protocol.ConversationSync)
+
+
+def test_error_frame_shape():
+    frame = protocol.error_frame(ProtocolError("rate_limited", "slow down", client_id="c", retry_after=3))
+    assert frame == {"type": "error", "code": "rate_limited", "message": "slow down", "client_id": "c",
+                     "retry_after": 3}
+    assert protocol.error_frame(ProtocolError("busy", "wait")) == {"type": "error", "code": "busy",
+                                                                   "message": "wait"}
+
+
+def test_delta_frame_is_compact():
+    text = protocol.encode(protocol.delta_frame("m", 3, "content", "héllo"))
+    assert text == '{"type":"message.delta","message_id":"m","seq":3,"part":"content","delta":"héllo"}'

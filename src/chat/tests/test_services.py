@@ -1,0 +1,85 @@
+import uuid
+
+import pytest
+
+from chat import selectors, services
+from chat.models import Message
+
+
+@pytest.mark.parametrize("content,title", [
+    ("Hello there", "Hello there"),
+    ("\n\n  # How do   I *bake* bread?\nmore lines", "How do I bake bread?"),
+    ("`code` question", "code question"),
+    ("word " * 40, "word word word word word word word word word word word word…"),
+    ("   \n  ", "New chat"),
+])
+def test_make_title(content, title):
+    assert services.make_title(content) == title
+    assert len(services.make_title(content)) <= services.TITLE_MAX + 1
+
+
+def send(user, conversation_id, content, client_id=None):
+    return services.message_send(user=user, conversation_id=conversation_id, content=content,
+                                 client_id=client_id, model="m")
+
+
+@pytest.mark.django_db
+def test_send_creates_conversation_titled_and_opens_answer(user):
+    cid = uuid.uuid4()
+    opened = send(user, cid, "What is a delta?", "c1")
+    assert opened.conversation_created and opened.titled
+    assert opened.conversation.title == "What is a delta?"
+    assert opened.answer.status == "streaming" and opened.answer.parent_id == opened.user_message.id
+    assert opened.answer.created_at > opened.user_message.created_at
+
+
+@pytest.mark.django_db
+def test_send_is_idempotent_busy_and_owned(user, other_user):
+    cid = uuid.uuid4()
+    first = send(user, cid, "one", "c1")
+    again = send(user, cid, "one", "c1")
+    assert again.duplicate and again.user_message.id == first.user_message.id
+    with pytest.raises(services.Busy):
+        send(user, cid, "two", "c2")
+    with pytest.raises(services.NotOwner):
+        send(other_user, cid, "mine?", "c3")
+    assert Message.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_context_uses_latest_answers_and_system_prompt(user):
+    cid = uuid.uuid4()
+    first = send(user, cid, "Q1")
+    services.answer_finish(answer_id=first.answer.id, status="complete", content="A1-old", reasoning="r", seq=1)
+    regenerated = services.answer_regenerate(user=user, conversation_id=cid, model="m")
+    services.answer_finish(answer_id=regenerated.id, status="complete", content="A1-new", reasoning="", seq=1)
+    second = send(user, cid, "Q2")
+    services.answer_finish(answer_id=second.answer.id, status="error", content="", reasoning="", seq=0,
+                           error="boom")
+    third = send(user, cid, "Q3")
+    context = selectors.answer_context(conversation_id=cid, question=third.user_message, system_prompt="Be brief.")
+    assert context == [("system", "Be brief."), ("user", "Q1"), ("assistant", "A1-new"), ("user", "Q2"),
+                       ("user", "Q3")]
+
+
+@pytest.mark.django_db
+def test_regenerate_needs_a_question_and_no_running_answer(user, other_user):
+    cid = uuid.uuid4()
+    with pytest.raises(services.NothingToAnswer):
+        services.answer_regenerate(user=user, conversation_id=cid, model="m")
+    opened = send(user, cid, "Q")
+    with pytest.raises(services.Busy):
+        services.answer_regenerate(user=user, conversation_id=cid, model="m")
+    services.answer_finish(answer_id=opened.answer.id, status="complete", content="A", reasoning="", seq=1)
+    with pytest.raises(services.NotOwner):
+        services.answer_regenerate(user=other_user, conversation_id=cid, model="m")
+    again = services.answer_regenerate(user=user, conversation_id=cid, model="m")
+    assert again.parent_id == opened.user_message.id
+
+
+@pytest.mark.django_db
+def test_interrupt_only_touches_streaming_answers(user):
+    opened = send(user, uuid.uuid4(), "Q")
+    interrupted = services.answer_interrupt(answer_id=opened.answer.id, content="part", reasoning="", seq=2)
+    assert (interrupted.status, interrupted.content, interrupted.seq) == ("interrupted", "part", 2)
+    assert services.answer_interrupt(answer_id=opened.answer.id) is None
