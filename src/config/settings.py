@@ -4,6 +4,7 @@ Every variable and its default is listed in docs/settings.md; the wire contract'
 table is the source of truth for the ones it names.
 """
 import json
+import warnings
 from pathlib import Path
 
 import environ
@@ -128,10 +129,15 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
-STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
+# Always listed, so a client built after start-up is served; created so Django doesn't warn.
+FRONTEND_DIST.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [FRONTEND_DIST]
 # Serve straight from the finders so `daphne` works without a collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Built assets are served from STATICFILES_DIRS through the finders; STATIC_ROOT only
+# exists after collectstatic (the Docker image runs it), so don't warn when it's absent.
+warnings.filterwarnings("ignore", message=f"No directory at: {STATIC_ROOT}")
 # Vite's dev server (hot reload) when set, e.g. http://localhost:5173; else the built manifest.
 VITE_DEV_SERVER = env("DJANGO_VITE_DEV_SERVER", default="")
 

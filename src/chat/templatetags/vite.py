@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 register = template.Library()
 
 ENTRY = "src/main.tsx"
+STYLESHEET = "src/index.css"  # imported by ENTRY
 
 
 @lru_cache(maxsize=1)
@@ -27,8 +28,10 @@ def manifest() -> dict | None:
 @register.simple_tag
 def vite_css():
     """Stylesheets of the client's entry (also used by the account pages)."""
-    if settings.VITE_DEV_SERVER:
-        return ""  # the dev server injects CSS from JS
+    dev = settings.VITE_DEV_SERVER.rstrip("/")
+    if dev:
+        # The app page gets CSS from JS; pages without the app (login, signup) link it.
+        return format_html('<link rel="stylesheet" href="{}/static/{}">', dev, STYLESHEET)
     entry = (manifest() or {}).get(ENTRY)
     if not entry:
         return ""
