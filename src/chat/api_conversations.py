@@ -1,0 +1,98 @@
+"""History routes: list and search, one conversation, rename, delete, export."""
+from typing import Literal
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from ninja import Query, Router, Status
+
+from . import actions, history, protocol
+from .api import ApiError, not_found
+from .api_schemas import (
+    ConversationDetailOut,
+    ConversationOut,
+    ConversationPageOut,
+    ErrorOut,
+    RenameIn,
+    _storable,
+)
+from .export import export_response
+
+router = Router(tags=["conversations"])
+
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+@router.get("", response={200: ConversationPageOut, 400: ErrorOut, **ERRORS},
+            summary="List or search the user's conversations, newest activity first")
+async def conversation_list(
+    request,
+    q: str = Query("", max_length=history.Q_MAX,
+                   description="Matches titles and message text, case-insensitively."),
+    limit: int = Query(history.PAGE_DEFAULT, ge=1, description=f"Page size; capped at {history.PAGE_MAX}."),
+    cursor: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
+):
+    try:
+        q = _storable(q)
+    except ValueError as exc:
+        raise ApiError(422, "invalid", f"Invalid input: q {exc}.") from None
+    try:
+        page = await database_sync_to_async(history.conversation_page)(
+            user=request.auth, q=q, limit=limit, cursor=cursor
+        )
+    except history.BadCursor as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+async def _owned_snapshot(user, conversation_id: UUID) -> dict:
+    if await database_sync_to_async(history.owned)(user=user, conversation_id=conversation_id) is None:
+        raise not_found()
+    snapshot = await actions.snapshot(conversation_id)
+    if snapshot["conversation"] is None:  # deleted meanwhile
+        raise not_found()
+    return snapshot
+
+
+@router.get("{conversation_id}/", response={200: ConversationDetailOut, **ERRORS},
+            summary="One conversation with its messages (streaming answers with their text so far)")
+async def conversation_detail(request, conversation_id: UUID):
+    snapshot = await _owned_snapshot(request.auth, conversation_id)
+    return {"conversation": snapshot["conversation"], "messages": snapshot["messages"]}
+
+
+@router.patch("{conversation_id}/", response={200: ConversationOut, **ERRORS},
+              summary="Rename a conversation; open sockets get conversation.updated")
+async def conversation_rename(request, conversation_id: UUID, body: RenameIn):
+    conversation = await database_sync_to_async(history.conversation_rename)(
+        user=request.auth, conversation_id=conversation_id, title=body.title
+    )
+    if conversation is None:
+        raise not_found()
+    await history.publish_renamed(conversation)
+    return protocol.conversation_json(conversation)
+
+
+@router.delete("{conversation_id}/", response={204: None, **ERRORS},
+               summary="Delete a conversation and its messages (a running answer is stopped first)")
+async def conversation_delete(request, conversation_id: UUID):
+    if not await history.conversation_delete(user=request.auth, conversation_id=conversation_id):
+        raise not_found()
+    return Status(204, None)
+
+
+EXPORT_RESPONSES = {
+    200: {
+        "description": "A download (`Content-Disposition: attachment`).",
+        "content": {"text/markdown": {"schema": {"type": "string"}},
+                    "application/json": {"schema": {"type": "object", "description":
+                                                        "{conversation: Conversation, messages: [Message]}"}}},
+    }
+}
+
+
+@router.get("{conversation_id}/export/", response=ERRORS, openapi_extra={"responses": EXPORT_RESPONSES},
+            summary="Download a conversation as Markdown or JSON")
+async def conversation_export(request, conversation_id: UUID,
+                              format: Literal["markdown", "json"] = "markdown"):  # noqa: A002 (the contract's name)
+    snapshot = await _owned_snapshot(request.auth, conversation_id)
+    return export_response(snapshot, format)

@@ -1,0 +1,111 @@
+"""Request and response shapes of the HTTP API, for validation and the OpenAPI schema.
+
+Responses are built by chat.protocol (`conversation_json`, `message_json`), the one
+source of truth for the contract's JSON shapes; these classes only describe them.
+Timestamps stay strings so they go out exactly as protocol formats them.
+"""
+from typing import Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict, field_validator
+
+from .history import TITLE_MAX
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL refuses NUL in text, and lone surrogates cannot be encoded: refuse both here
+    # so they are a 422, not a database error.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+class ErrorDetail(Schema):
+    code: str = Field(..., examples=["not_found"])
+    message: str
+    details: list[dict] | None = Field(None, description="Validation failures, when there are any.")
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class ConversationOut(Schema):
+    id: str = Field(..., json_schema_extra={"format": "uuid"})
+    title: str
+    created_at: str = Field(..., description="ISO 8601, UTC")
+    updated_at: str = Field(..., description="ISO 8601, UTC; last activity")
+
+
+class ConversationSummaryOut(ConversationOut):
+    message_count: int
+    preview: str = Field(..., description="Where `q` matched (~160 characters), else the start of the last message.")
+
+
+class ConversationPageOut(Schema):
+    items: list[ConversationSummaryOut]
+    next_cursor: str | None = Field(..., description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class UsageOut(Schema):
+    input_tokens: int
+    output_tokens: int
+
+
+class MessageOut(Schema):
+    id: str
+    conversation_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    reasoning: str
+    status: Literal["complete", "streaming", "stopped", "error", "interrupted"]
+    seq: int
+    error: str | None
+    model: str | None
+    usage: UsageOut | None
+    client_id: str | None
+    parent_id: str | None
+    created_at: str
+
+
+class ConversationDetailOut(Schema):
+    conversation: ConversationOut
+    messages: list[MessageOut]
+
+
+class MeOut(Schema):
+    username: str
+
+
+class RenameIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(..., description=f"Trimmed; 1 to {TITLE_MAX} characters.")
+
+    @field_validator("title")
+    @classmethod
+    def _clean_title(cls, value: str) -> str:
+        value = _storable(value).strip()
+        if not value:
+            raise ValueError("the title is blank")
+        if len(value) > TITLE_MAX:
+            raise ValueError(f"the title has {len(value)} characters; the limit is {TITLE_MAX}")
+        return value
+
+
+class MessageSendIn(Schema):
+    """Described for the schema; chat.protocol.parse_message_send does the contract's checks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(..., description="The user's message; not blank, at most CHAT_MAX_MESSAGE_CHARS.")
+    client_id: str | None = Field(None, description="Makes the send idempotent per conversation (at most 100 characters).")
+
+    @field_validator("content", "client_id")
+    @classmethod
+    def _check_text(cls, value: str | None) -> str | None:
+        return value if value is None else _storable(value)

@@ -1,0 +1,188 @@
+"""Answers over server-sent events, for clients without WebSockets (and `curl -N`).
+
+One code path with the socket: the body is checked by protocol.parse_message_send and
+the answer started by actions.send_message, so limits, errors, idempotency and the
+generation machinery are the socket's. The stream subscribes to the conversation's
+group *before* sending, relays that send's frames (`event: <type>`, `data: <frame>`)
+and ends after its answer's `message.done`. The answer runs in its own task: a client
+that hangs up does not stop it (POST .../stop/ does).
+"""
+import asyncio
+import contextlib
+import json
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.http import StreamingHttpResponse
+from ninja import Router, Status
+
+from . import actions, fanout, history, protocol, selectors
+from .api import not_found
+from .api_schemas import ErrorOut, MessageSendIn
+from .models import Message
+
+router = Router(tags=["answers"])
+
+# A comment line after this much silence keeps proxies from closing the stream.
+KEEPALIVE_SECONDS = 15.0
+_END = "sse.end"  # sent by a stream to its own channel to end its receiver without cancelling it
+
+SSE_RESPONSES = {
+    200: {
+        "description": "`text/event-stream`: `conversation.updated` (a new or newly titled chat), "
+                       "`message.created` (question, then answer), `message.delta`..., `message.done`.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+          429: ErrorOut}
+
+
+class Listener:
+    """A conversation's frames, read by one task whose receive() is never cancelled.
+
+    A cancelled receive on channels-redis can hold back frames meant for other sockets
+    (chat.layers), so the task is ended by a message to its own channel, and the stream
+    waits on a local queue instead (cancelling that is harmless: keep-alives, hang-ups).
+    """
+
+    def __init__(self, conversation_id):
+        self.layer = get_channel_layer()
+        self.group = fanout.conversation_group(conversation_id)
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.channel = None
+        self.task = None
+
+    async def open(self) -> "Listener":
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, self.channel)
+        self.task = asyncio.create_task(self._pump())
+        return self
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                event = await self.layer.receive(self.channel)
+                if event.get("type") == _END:
+                    return
+                if event.get("type") == fanout.FRAME_EVENT:
+                    self.queue.put_nowait(event["text"])
+        finally:
+            self.queue.put_nowait(None)  # the stream falls back to the database
+
+    async def next(self, timeout: float) -> str | None:
+        """The next encoded frame; "" after `timeout` s of silence; None once the pump ended."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return ""
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.layer.group_discard(self.group, self.channel)
+        if self.task is not None and not self.task.done():
+            with contextlib.suppress(Exception):
+                await self.layer.send(self.channel, {"type": _END})
+            done, _ = await asyncio.wait({self.task}, timeout=5)
+            if not done:
+                self.task.cancel()
+
+
+def sse_event(frame_type: str, data: str) -> str:
+    return f"event: {frame_type}\ndata: {data}\n\n"
+
+
+def sse_response(events) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+@router.post("{conversation_id}/messages/", response=ERRORS, openapi_extra={"responses": SSE_RESPONSES},
+             summary="Send a message and stream its answer as server-sent events")
+async def message_send(request, conversation_id: UUID, body: MessageSendIn):
+    user = request.auth
+    send = protocol.parse_message_send(body.model_dump(exclude_unset=True))
+    access = await database_sync_to_async(selectors.conversation_access)(
+        user=user, conversation_id=conversation_id
+    )
+    if access is selectors.Access.OTHER:
+        raise not_found()
+    listener = await Listener(conversation_id).open()  # before sending: no frame can slip by
+    try:
+        opened = await actions.send_message(user=user, conversation_id=conversation_id, send=send)
+    except BaseException:
+        await listener.close()
+        raise
+    if opened.duplicate:
+        await listener.close()
+        frames = await database_sync_to_async(_earlier_frames)(opened.user_message)
+        return sse_response(_replay(frames))
+    return sse_response(_follow(listener, opened))
+
+
+def _earlier_frames(question: Message) -> list[dict]:
+    """A repeated client_id: the earlier message and, if it has ended, its answer's end."""
+    frames = [protocol.message_created_frame(question)]
+    answer = question.answers.order_by("created_at", "id").first()
+    if answer is not None and answer.status != Message.Status.STREAMING:
+        frames.append(protocol.message_done_frame(answer))
+    return frames
+
+
+async def _replay(frames: list[dict]):
+    for frame in frames:
+        yield sse_event(frame["type"], protocol.encode(frame))
+
+
+async def _follow(listener: Listener, opened):
+    """Relay this send's frames until its answer's message.done."""
+    answer_id = str(opened.answer.id)
+    mine = {str(opened.user_message.id), answer_id}
+    try:
+        while True:
+            text = await listener.next(KEEPALIVE_SECONDS)
+            if not text:
+                ended = await _ended(answer_id)
+                if ended is not None:  # its done frame was lost, or the pump failed
+                    if ended:
+                        yield sse_event("message.done", protocol.encode(protocol.message_done_frame(ended)))
+                    return
+                if text is None:
+                    await asyncio.sleep(1)
+                    continue
+                yield ": keep-alive\n\n"
+                continue
+            frame = json.loads(text)
+            kind = frame.get("type")
+            if kind == "message.delta":
+                relay = frame.get("message_id") == answer_id
+            elif kind in ("message.created", "message.done"):
+                relay = frame["message"]["id"] in mine
+            else:
+                relay = kind == "conversation.updated"
+            if relay:
+                yield sse_event(kind, text)
+            if kind == "message.done" and frame["message"]["id"] == answer_id:
+                return
+    finally:
+        await listener.close()
+
+
+async def _ended(answer_id: str) -> Message | bool | None:
+    """The answer's final row if it has ended; False if it is gone; None while it streams."""
+    answer = await Message.objects.filter(id=answer_id).afirst()
+    if answer is None:
+        return False
+    return None if answer.status == Message.Status.STREAMING else answer
+
+
+@router.post("{conversation_id}/stop/", response={202: None, **ERRORS},
+             summary="Stop the running answer of a conversation; it ends `stopped` with its text")
+async def answer_stop(request, conversation_id: UUID):
+    if await database_sync_to_async(history.owned)(user=request.auth, conversation_id=conversation_id) is None:
+        raise not_found()
+    await actions.stop(conversation_id=conversation_id)
+    return Status(202, None)
