@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -31,6 +32,14 @@ ENDED_EVENT = "answer.ended"  # heartbeat into the live state while the upstream
 _running: dict[str, asyncio.Task] = {}
 
 
+@dataclass
+class Segment:
+    """Consecutive tokens of one part, bound for one delta frame."""
+
+    part: str
+    pieces: list[str]
+
+
 class Answer:
     def __init__(self, *, answer: Message, context: list[tuple[str, str]], provider: Provider):
         self.id = str(answer.id)
@@ -39,7 +48,7 @@ class Answer:
         self.provider = provider
         self.text = {"content": [], "reasoning": []}
         self.seq = 0
-        self.pending: list[list[str]] = []  # [part, text] segments not yet published
+        self.pending: list[Segment] = []  # not yet published
         self.wake = asyncio.Event()
         self.upstream_done = False
         self.stop_requested = False
@@ -95,11 +104,10 @@ class Answer:
 
     def _take(self, part: str, text: str) -> None:
         self.token_times.append(time.perf_counter())
-        if self.pending and self.pending[-1][0] == part:
-            self.pending[-1][1] += text
-            self.pending[-1].append(None)  # count tokens for measurement only
+        if self.pending and self.pending[-1].part == part:
+            self.pending[-1].pieces.append(text)
         else:
-            self.pending.append([part, text])
+            self.pending.append(Segment(part, [text]))
         self.wake.set()
 
     async def _listen_for_stop(self, upstream: asyncio.Task) -> None:
@@ -155,15 +163,17 @@ class Answer:
                 return
 
     async def _flush(self, store) -> None:
-        segments, self.pending = self.pending, []
+        """Publish the pending segments, one delta frame each, live state first."""
+        segments = [(s.part, "".join(s.pieces), len(s.pieces)) for s in self.pending]
+        self.pending = []
         first_seq = self.seq + 1
-        for part, text, *_ in segments:
+        for part, text, _ in segments:
             self.seq += 1
             self.text[part].append(text)
-        await store.append(self.id, [(s[0], s[1]) for s in segments], self.seq)
+        await store.append(self.id, [(part, text) for part, text, _ in segments], self.seq)
         sent_at = time.perf_counter()
-        for offset, (part, text, *extra) in enumerate(segments):
-            self.frame_log.append((sent_at, 1 + len(extra)))
+        for offset, (part, text, tokens) in enumerate(segments):
+            self.frame_log.append((sent_at, tokens))
             await fanout.publish(
                 self.conversation_id, protocol.delta_frame(self.id, first_seq + offset, part, text)
             )
