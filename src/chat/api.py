@@ -7,53 +7,19 @@ Routes live in api_conversations (history, rename, delete, export) and api_sse
 import logging
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security.apikey import APIKeyCookie
 from ninja.utils import check_csrf
 
-from . import protocol, services
+from . import api_conversations, api_sse, protocol, services
+from .api_errors import PROTOCOL_STATUS, STATUS_CODES, ApiError, error_response, not_found
 from .api_schemas import ErrorOut, MeOut
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-
-# HTTP status of each refusal code of chat.protocol (the socket's `error` frame codes).
-PROTOCOL_STATUS = {
-    protocol.BAD_REQUEST: 400,
-    protocol.TOO_LONG: 422,
-    protocol.BUSY: 409,
-    protocol.RATE_LIMITED: 429,
-    protocol.INTERNAL: 500,
-}
-STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "busy", 422: "invalid", 429: "rate_limited"}
-
-
-class ApiError(Exception):
-    """A refusal with its HTTP status and stable error code."""
-
-    def __init__(self, status: int, code: str, message: str, *, retry_after: float | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
-
-
-def error_response(status: int, code: str, message: str, *, details: list | None = None,
-                   retry_after: float | None = None) -> JsonResponse:
-    error = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    response = JsonResponse({"error": error}, status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(max(1, round(retry_after + 0.49)))  # whole seconds, rounded up
-    return response
-
-
-def not_found() -> ApiError:
-    # Another user's conversation is indistinguishable from a missing one: never 403.
-    return ApiError(404, "not_found", "No such conversation.")
 
 
 class SessionAuth(APIKeyCookie):
@@ -146,9 +112,6 @@ def _internal(request, exc):
          summary="Who is logged in (an addition to the contract)")
 async def me(request):
     return {"username": request.auth.get_username()}
-
-
-from . import api_conversations, api_sse  # noqa: E402  (routes register on `api`)
 
 api.add_router("/conversations/", api_conversations.router)
 api.add_router("/conversations/", api_sse.router)

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from ninja import Query, Router, Status
 
 from . import actions, history, protocol
-from .api import ApiError, not_found
+from .api_errors import ApiError, not_found
 from .api_schemas import (
     ConversationDetailOut,
     ConversationOut,

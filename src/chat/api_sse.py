@@ -9,6 +9,7 @@ that hangs up does not stop it (POST .../stop/ does).
 """
 import asyncio
 import contextlib
+import contextvars
 import json
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from django.http import StreamingHttpResponse
 from ninja import Router, Status
 
 from . import actions, fanout, history, protocol, selectors
-from .api import not_found
+from .api_errors import not_found
 from .api_schemas import ErrorOut, MessageSendIn
 from .models import Message
 
@@ -57,7 +58,7 @@ class Listener:
     async def open(self) -> "Listener":
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
-        self.task = asyncio.create_task(self._pump())
+        self.task = detached(self._pump())
         return self
 
     async def _pump(self) -> None:
@@ -89,6 +90,17 @@ class Listener:
                 self.task.cancel()
 
 
+def detached(coro) -> asyncio.Task:
+    """A task in a fresh context, for work that outlives the request.
+
+    WhiteNoiseMiddleware is sync-only, so Django runs the rest of the chain (and this
+    view) inside async_to_sync; a task created here would inherit that call's
+    CurrentThreadExecutor, which is gone once the request is answered, and its next
+    database_sync_to_async would fail ("CurrentThreadExecutor already quit").
+    """
+    return asyncio.create_task(coro, context=contextvars.Context())
+
+
 def sse_event(frame_type: str, data: str) -> str:
     return f"event: {frame_type}\ndata: {data}\n\n"
 
@@ -112,7 +124,8 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
         raise not_found()
     listener = await Listener(conversation_id).open()  # before sending: no frame can slip by
     try:
-        opened = await actions.send_message(user=user, conversation_id=conversation_id, send=send)
+        # The answer task it launches must not inherit this request's context (see detached).
+        opened = await detached(actions.send_message(user=user, conversation_id=conversation_id, send=send))
     except BaseException:
         await listener.close()
         raise
