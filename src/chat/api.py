@@ -8,6 +8,7 @@ import logging
 
 from django.conf import settings
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security.apikey import APIKeyCookie
@@ -37,8 +38,13 @@ class SessionAuth(APIKeyCookie):
         user = request.user
         if not user.is_authenticated:
             return None
-        if request.method not in SAFE_METHODS and check_csrf(request) is not None:
-            raise ApiError(403, "csrf_failed", "CSRF token missing or incorrect: send it in X-CSRFToken.")
+        if request.method not in SAFE_METHODS:
+            try:
+                refused = check_csrf(request)
+            except MultiPartParserError:  # Django reads a form body for the token first
+                raise ApiError(400, "bad_request", "The request body cannot be parsed.") from None
+            if refused is not None:
+                raise ApiError(403, "csrf_failed", "CSRF token missing or incorrect: send it in X-CSRFToken.")
         return user
 
 
