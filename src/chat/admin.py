@@ -1,10 +1,12 @@
 """Admin for reviewing conversations. Pages stay fast at millions of messages:
-no N+1 (related rows joined, counts as per-row subqueries on the shown page only),
-and no full-table COUNT(*) (the paginator stops counting at a cap)."""
+no N+1 (related rows joined, message counts in one grouped query for the shown page),
+no full-table COUNT(*) (the paginator stops counting at a cap), no DISTINCT over the
+messages table (search uses EXISTS, the model filter lists recent models). Figures:
+docs/admin.md (bench/admin.py)."""
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.functional import cached_property
 
 from .models import Conversation, Message
@@ -19,7 +21,28 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self):
-        return self.object_list[: self.CAP].count()
+        # Only ids, unordered: per-row annotations (message counts) are not computed CAP times.
+        return self.object_list.values("pk").order_by()[: self.CAP].count()
+
+
+class RecentModelFilter(admin.SimpleListFilter):
+    """Models seen in the latest messages: a DISTINCT over the whole table scans every row.
+
+    Older model names still filter by URL (?model=<name>)."""
+
+    title = "model"
+    parameter_name = "model"
+    RECENT = 5000
+
+    def lookups(self, request, model_admin):
+        recent = Message.objects.order_by("-created_at").values_list("model", flat=True)[: self.RECENT]
+        names = sorted({name for name in recent if name})
+        if self.value() and self.value() not in names:
+            names.append(self.value())
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(model=self.value()) if self.value() else queryset
 
 
 def preview(text: str) -> str:
@@ -62,6 +85,21 @@ def format_tokens(message) -> str:
     return f"{message.input_tokens or 0} / {message.output_tokens or 0}"
 
 
+class ConversationChangeList(ChangeList):
+    """Message counts for the shown page only, in one grouped query: as a per-row subquery,
+    PostgreSQL also computes it for every row an OFFSET skips (page 50: 4,900 rows)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        conversations = list(self.result_list)  # evaluated once; the template reuses them
+        counts = dict(
+            Message.objects.filter(conversation_id__in=[c.pk for c in conversations]).order_by()
+            .values_list("conversation_id").annotate(n=Count("*"))
+        )
+        for conversation in conversations:
+            conversation.message_count = counts.get(conversation.pk, 0)
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
     list_display = ("title_or_id", "owner", "messages_count", "updated_at", "created_at")
@@ -75,14 +113,20 @@ class ConversationAdmin(admin.ModelAdmin):
     show_full_result_count = False
     ordering = ("-updated_at", "-id")
 
-    def get_queryset(self, request):
-        counts = (
-            Message.objects.filter(conversation=OuterRef("pk")).order_by()
-            .values("conversation").annotate(n=Count("*")).values("n")
-        )
-        return super().get_queryset(request).annotate(
-            message_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0)
-        )
+    def get_search_results(self, request, queryset, search_term):
+        """Titles, owners and message text, as one EXISTS per conversation: the default
+        join to messages plus DISTINCT sorts every matching message of the table."""
+        if not search_term.strip():
+            return queryset, False
+        match = Q()
+        for word in search_term.split():
+            in_messages = Message.objects.filter(conversation=OuterRef("pk"), content__icontains=word)
+            match &= (Q(title__icontains=word) | Q(owner__username__icontains=word)
+                      | Q(Exists(in_messages)))
+        return queryset.filter(match), False
+
+    def get_changelist(self, request, **kwargs):
+        return ConversationChangeList
 
     @admin.display(description="title", ordering="title")
     def title_or_id(self, conversation):
@@ -101,7 +145,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ("text_preview", "owner", "conversation_title", "role", "status", "model",
                     "tokens", "created_at")
     list_select_related = ("conversation__owner",)
-    list_filter = ("status", "role", "model", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", "role", RecentModelFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("content",)
     readonly_fields = [f.name for f in Message._meta.fields]
     paginator = CappedPaginator
