@@ -1,0 +1,141 @@
+/**
+ * Starts what the browser tests talk to, and returns the teardown that stops it:
+ * the fake OpenAI-compatible upstream (tests/fake_upstream.py) and Daphne on a fresh
+ * SQLite database in a temp dir, seeded by e2e/seed.py. Builds the client first when
+ * frontend/dist has no manifest. Passes the server's URL and the seed's ids to the tests
+ * through the environment (workers start after this and inherit it).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const FRONTEND = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(FRONTEND, '..');
+const PYTHON = process.env.E2E_PYTHON ?? path.join(ROOT, '.venv/bin/python');
+const DAPHNE = path.join(path.dirname(PYTHON), 'daphne');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): string {
+  const done = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (done.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${done.status}):\n${done.stdout}\n${done.stderr}`);
+  }
+  return done.stdout;
+}
+
+/** Spawned in its own process group, so teardown kills it and its children by that id. */
+function start(command: string, args: string[], env: NodeJS.ProcessEnv, log: string): ChildProcess {
+  const out = openSync(log, 'a');
+  return spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', out, out] });
+}
+
+function stop(child: ChildProcess | undefined): void {
+  if (!child?.pid || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, child: ChildProcess, log: string, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}):\n${readFileSync(log, 'utf8')}`);
+    if (await Promise.resolve().then(check).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not come up in ${ms} ms:\n${readFileSync(log, 'utf8')}`);
+}
+
+export default async function globalSetup() {
+  const started = Date.now();
+  if (!existsSync(path.join(FRONTEND, 'dist/.vite/manifest.json'))) {
+    console.log('[e2e] building the client (npm run build)');
+    run('npm', ['run', 'build'], process.env, FRONTEND);
+  }
+  const tmp = mkdtempSync(path.join(tmpdir(), 'chat-e2e-'));
+  const children: ChildProcess[] = [];
+  const teardown = async () => {
+    const exits = children.map(
+      (child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve()))),
+    );
+    children.forEach(stop);
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000))]);
+    children.forEach((child) => {
+      if (child.pid && child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    });
+    if (!process.env.E2E_KEEP_TMP) rmSync(tmp, { recursive: true, force: true });
+  };
+
+  try {
+    const [upstreamPort, serverPort] = [await freePort(), await freePort()];
+    const upstreamLog = path.join(tmp, 'upstream.log');
+    const upstream = start(
+      PYTHON,
+      ['-m', 'tests.fake_upstream', '--port', String(upstreamPort), '--delay', '0.03', '--words', '250'],
+      { ...process.env, PYTHONUNBUFFERED: '1' },
+      upstreamLog,
+    );
+    children.push(upstream);
+
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      PYTHONPATH: path.join(ROOT, 'src'),
+      PYTHONUNBUFFERED: '1',
+      DJANGO_SETTINGS_MODULE: 'config.settings',
+      DATABASE_URL: `sqlite:///${path.join(tmp, 'db.sqlite3')}`,
+      DJANGO_SECRET_KEY: 'e2e',
+      DJANGO_ALLOWED_HOSTS: '127.0.0.1,localhost',
+      LLM_PROVIDER: 'deepseek',
+      LLM_BASE_URL: `http://127.0.0.1:${upstreamPort}/v1`,
+      LLM_API_KEY: 'x',
+      LLM_MODEL: 'fake-model',
+      LLM_MAX_RETRIES: '0',
+      CHAT_RATE_LIMIT: '1000/m',
+    };
+    run(PYTHON, ['manage.py', 'migrate', '--noinput', '-v', '0'], env);
+    const seedOut = run(PYTHON, ['manage.py', 'shell', '-v', '0', '-c', readFileSync(path.join(FRONTEND, 'e2e/seed.py'), 'utf8')], env);
+    const seed = JSON.parse(seedOut.trim().split('\n').pop() ?? '{}');
+
+    const serverLog = path.join(tmp, 'daphne.log');
+    const daphne = start(DAPHNE, ['-b', '127.0.0.1', '-p', String(serverPort), 'config.asgi:application'], env, serverLog);
+    children.push(daphne);
+    const base = `http://127.0.0.1:${serverPort}`;
+    await waitFor('fake upstream', () => readFileSync(upstreamLog, 'utf8').includes('listening'), upstream, upstreamLog);
+    await waitFor('daphne', async () => (await fetch(`${base}/healthz`)).status === 200, daphne, serverLog);
+
+    process.env.E2E_BASE_URL = base;
+    process.env.E2E_TMP = tmp;
+    process.env.E2E_PASSWORD = seed.password;
+    process.env.E2E_BOB_CONVERSATION = seed.bobConversation;
+    process.env.E2E_SHOWCASE_CONVERSATION = seed.showcase;
+    process.env.E2E_SERVER_LOG = serverLog;
+    console.log(`[e2e] daphne ${base}, fake upstream :${upstreamPort}, ready in ${Date.now() - started} ms (logs in ${tmp})`);
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return teardown;
+}
