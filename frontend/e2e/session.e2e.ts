@@ -1,0 +1,44 @@
+/** Logging out in one tab: the other tab's next frame gets 4001, the re-login dialog, and resumes. */
+import { answers, badge, composer, expect, loginWithForm, password, send, test, waitForEnd } from './fixtures';
+
+// A session of its own (logging out must not end the one the other specs share).
+test.use({ user: null });
+
+test('log out in one tab; the other shows the re-login dialog, logs in, and resumes with the draft', async ({ page, context }) => {
+  await loginWithForm(page, 'alice');
+  const other = await context.newPage();
+  await other.goto('/');
+  await expect(badge(other)).toHaveText('Online');
+
+  await page.getByRole('button', { name: 'User menu for alice' }).click();
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(/\/accounts\/login\//);
+
+  // The other tab is still connected; its next frame meets the ended session.
+  const text = 'Written before the session ended: keep me, please.';
+  await send(other, text);
+  const dialog = other.getByRole('dialog', { name: 'Your session ended' });
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByText('Your draft is kept.')).toBeVisible();
+  await expect(dialog.getByLabel('Username')).toHaveValue('alice');
+
+  // A wrong password is refused in the dialog.
+  await dialog.getByLabel('Password').fill('not-the-password');
+  await dialog.getByRole('button', { name: 'Log in' }).click();
+  await expect(dialog.getByRole('alert')).toHaveText('Wrong username or password.');
+
+  await dialog.getByLabel('Password').fill(password());
+  await dialog.getByRole('button', { name: 'Log in' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(badge(other)).toHaveText('Online');
+
+  // The message written before the dialog is sent once, and answered.
+  await other.waitForURL(/\/c\/[0-9a-f-]{36}$/);
+  const log = other.getByRole('log', { name: 'Conversation' });
+  await expect(log.getByText(text, { exact: true })).toHaveCount(1);
+  await expect(log.getByText('Sending…')).toHaveCount(0);
+  await expect(answers(other)).toHaveCount(1);
+  await other.getByRole('button', { name: 'Stop generating' }).click();
+  await waitForEnd(answers(other).last());
+  await expect(composer(other)).toBeEditable();
+});
