@@ -92,7 +92,8 @@ def _page_details(ids: list, q: str) -> dict:
         first_match = of_row.filter(content__icontains=q).order_by("created_at", "id").values("content")[:1]
         source = Subquery(first_match)
     else:
-        last = of_row.order_by("-created_at", "-id").values("content")[:1]
+        # The last message with text: an answer just opened has none yet.
+        last = of_row.exclude(content="").order_by("-created_at", "-id").values("content")[:1]
         source = Substr(Subquery(last), 1, PREVIEW_CHARS * 2)
     rows = Conversation.objects.filter(id__in=ids).annotate(
         message_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),

@@ -194,3 +194,8 @@ def test_unknown_conversation_id_in_cursor_order_is_stable(user, alice):
     Message.objects.create(conversation=made[0], role="user", content="x")
     seen, _ = walk(alice, 3)
     assert seen == sorted((str(c.id) for c in made), reverse=True)
+
+
+def test_preview_skips_an_answer_that_has_no_text_yet(user, alice):
+    make_conversation(user, "Fresh", [("user", "What is a monad?"), ("assistant", "", {"status": "streaming"})])
+    assert page(alice)["items"][0]["preview"] == "What is a monad?"
