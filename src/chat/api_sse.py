@@ -49,6 +49,7 @@ class Listener:
     """
 
     def __init__(self, conversation_id):
+        self.answer_id: str | None = None  # once set, the pump also ends after its done
         self.layer = get_channel_layer()
         self.group = fanout.conversation_group(conversation_id)
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -68,9 +69,20 @@ class Listener:
                 if event.get("type") == _END:
                     return
                 if event.get("type") == fanout.FRAME_EVENT:
-                    self.queue.put_nowait(event["text"])
+                    text = event["text"]
+                    self.queue.put_nowait(text)
+                    if self.answer_id and self._ends_answer(text):
+                        return  # even if the response is never read, nothing is left behind
         finally:
             self.queue.put_nowait(None)  # the stream falls back to the database
+            with contextlib.suppress(Exception):
+                await self.layer.group_discard(self.group, self.channel)
+
+    def _ends_answer(self, text: str) -> bool:
+        if self.answer_id not in text or '"message.done"' not in text:
+            return False  # cheap test first: most frames are deltas
+        frame = json.loads(text)
+        return frame.get("type") == "message.done" and frame["message"]["id"] == self.answer_id
 
     async def next(self, timeout: float) -> str | None:
         """The next encoded frame; "" after `timeout` s of silence; None once the pump ended."""
@@ -125,7 +137,10 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
     listener = await Listener(conversation_id).open()  # before sending: no frame can slip by
     try:
         # The answer task it launches must not inherit this request's context (see detached).
-        opened = await detached(actions.send_message(user=user, conversation_id=conversation_id, send=send))
+        # Shielded: a client hanging up now must not cancel the send half-way.
+        opened = await asyncio.shield(
+            detached(actions.send_message(user=user, conversation_id=conversation_id, send=send))
+        )
     except BaseException:
         await listener.close()
         raise
@@ -133,6 +148,7 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
         await listener.close()
         frames = await database_sync_to_async(_earlier_frames)(opened.user_message)
         return sse_response(_replay(frames))
+    listener.answer_id = str(opened.answer.id)
     return sse_response(_follow(listener, opened))
 
 

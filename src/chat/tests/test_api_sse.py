@@ -352,3 +352,20 @@ async def test_detail_shows_a_streaming_answer_with_its_live_text(chat_layer, ll
     assert answer["status"] == "streaming" and answer["seq"] >= 3
     assert WORDS.startswith(answer["content"]) and len(answer["content"]) >= len(content_of(events))
     await stream.body()
+
+
+async def test_a_stream_leaves_nothing_subscribed_however_it_ends(llm, alice):
+    from channels.layers import get_channel_layer
+
+    from chat import fanout
+
+    llm.enqueue(Scenario.words(WORDS, delay=0.005), Scenario.words("Short."))
+    cid = uuid.uuid4()
+    hung_up = await send(cid, alice)  # hangs up before reading a byte of the body
+    await hung_up.hang_up()
+    await stored_answer(cid)
+    read = await send(cid, alice, "Again")
+    await read.body()
+    await wait_all()
+    await asyncio.sleep(0.1)
+    assert not get_channel_layer().groups.get(fanout.conversation_group(cid))
