@@ -9,6 +9,7 @@ A stop request reaches the task through the channel layer from any process.
 """
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -214,7 +215,11 @@ class Answer:
 async def launch(answer: Answer) -> asyncio.Task:
     """Start an answer in its own task; it outlives the socket or request that asked."""
     await answer.prepare()
-    task = asyncio.create_task(_guarded(answer), name=f"answer-{answer.id}")
+    # A fresh context: started from an HTTP view, the task would otherwise inherit the
+    # request's async_to_sync executor (WhiteNoise is sync middleware), which is gone once
+    # the response is sent, and every later database call of the answer would fail.
+    task = asyncio.create_task(_guarded(answer), name=f"answer-{answer.id}",
+                               context=contextvars.Context())
     _running[answer.id] = task
     task.add_done_callback(lambda _: _running.pop(answer.id, None))
     return task
