@@ -6,7 +6,7 @@
 import json
 import sys
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as tz
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -43,9 +43,12 @@ Message.objects.bulk_create(
     batch_size=1000,
 )
 
-# dana: what the screenshots show.
+# dana: what the screenshots show (fixed dates, so the pictures only change with the UI).
+DANA_NOW = datetime(2026, 5, 4, 18, 30, tzinfo=tz.utc)
+
+
 def finished(title: str, question: str, answer: str, reasoning: str, minutes_ago: int) -> Conversation:
-    at = now - timedelta(minutes=minutes_ago)
+    at = DANA_NOW - timedelta(minutes=minutes_ago)
     conversation = Conversation.objects.create(owner=users["dana"], title=title, created_at=at, updated_at=at)
     asked = Message.objects.create(conversation=conversation, role="user", content=question, created_at=at, updated_at=at)
     Message.objects.create(

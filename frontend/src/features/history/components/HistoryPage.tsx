@@ -11,6 +11,18 @@ import { Highlight } from './Highlight';
 
 export const HISTORY_SEARCH_ID = 'history-search';
 
+const linkClass = 'text-sky-700 underline dark:text-sky-400';
+
+/** A message preview without the Markdown marks that only clutter one line of text. */
+function plainPreview(text: string): string {
+  return text
+    .replace(/(```|~~~)[\w-]*/g, ' ')
+    .replace(/`|\*\*|__/g, '')
+    .replace(/(^|\s)#{1,6}\s+/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 const inputClass =
   'w-full rounded-md border border-zinc-300 bg-white px-3 py-2 dark:border-zinc-700 dark:bg-zinc-900';
 
@@ -43,7 +55,8 @@ export function HistoryPage() {
   const renderItem = (conversation: ConversationSummary) => (
     <div className="border-b border-zinc-200 px-1 py-3 dark:border-zinc-800">
       <div className="flex flex-wrap items-center gap-2">
-        <Link to={`/c/${conversation.id}`} className="min-w-0 flex-1 truncate font-medium hover:underline">
+        {/* At least 16rem for the title: on a phone the date wraps below it instead. */}
+        <Link to={`/c/${conversation.id}`} className="min-w-0 flex-[1_1_16rem] truncate font-medium hover:underline">
           <Highlight text={conversation.title || 'Untitled'} query={q} />
         </Link>
         {streaming.has(conversation.id) && <span className="text-xs text-sky-600">answering…</span>}
@@ -53,7 +66,7 @@ export function HistoryPage() {
       </div>
       {conversation.preview && (
         <p className="mt-1 line-clamp-2 text-sm text-zinc-600 dark:text-zinc-400">
-          <Highlight text={conversation.preview} query={q} />
+          <Highlight text={plainPreview(conversation.preview)} query={q} />
         </p>
       )}
       <div className="mt-2 flex flex-wrap gap-2 text-sm">
@@ -76,12 +89,17 @@ export function HistoryPage() {
         >
           Delete
         </Button>
-        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'markdown')} download>
-          Export Markdown
-        </a>
-        <a className="self-center text-sky-700 underline dark:text-sky-400" href={exportUrl(conversation.id, 'json')} download>
-          Export JSON
-        </a>
+        <span className="flex gap-2 self-center">
+          <span className="text-zinc-500" aria-hidden="true">
+            Export:
+          </span>
+          <a className={linkClass} href={exportUrl(conversation.id, 'markdown')} download aria-label="Export Markdown">
+            Markdown
+          </a>
+          <a className={linkClass} href={exportUrl(conversation.id, 'json')} download aria-label="Export JSON">
+            JSON
+          </a>
+        </span>
       </div>
     </div>
   );
