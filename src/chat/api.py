@@ -119,5 +119,6 @@ def _internal(request, exc):
 async def me(request):
     return {"username": request.auth.get_username()}
 
+
 api.add_router("/conversations/", api_conversations.router)
 api.add_router("/conversations/", api_sse.router)
