@@ -74,6 +74,11 @@ class Message(models.Model):
             models.Index(
                 fields=["status"], name="msg_streaming", condition=Q(status="streaming")
             ),
+            # Admin's status filter, newest first: the rare statuses only (not `complete`).
+            models.Index(
+                fields=["status", "-created_at"], name="msg_status_unusual",
+                condition=~Q(status="complete"),
+            ),
         ]
 
     def __str__(self):
