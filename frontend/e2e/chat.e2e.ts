@@ -41,7 +41,9 @@ test('send a message and watch the answer stream, with its reasoning in the Thin
     samples.push(await renderedLength(answer));
     await page.waitForTimeout(400);
   }
-  for (let i = 1; i < samples.length; i++) expect(samples[i], `samples ${samples}`).toBeGreaterThan(samples[i - 1]);
+  const rises = samples.slice(1).filter((length, i) => length > samples[i]).length;
+  expect(rises, `lengths ${samples}`).toBeGreaterThanOrEqual(2); // (a loaded machine may stall one interval)
+  for (let i = 1; i < samples.length; i++) expect(samples[i], `lengths ${samples}`).toBeGreaterThanOrEqual(samples[i - 1]);
   await expect(page.getByRole('button', { name: 'Stop generating' })).toBeVisible();
 
   // Once the answer text starts the panel folds; opening it shows the reasoning.

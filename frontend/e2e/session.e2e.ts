@@ -4,6 +4,20 @@ import { answers, badge, composer, expect, loginWithForm, password, send, test, 
 // A session of its own (logging out must not end the one the other specs share).
 test.use({ user: null });
 
+test('log in: anonymous visitors get the login form, a wrong password is refused, the right one opens the chat', async ({ page }) => {
+  await page.goto('/history');
+  await page.waitForURL((url) => url.pathname === '/accounts/login/' && url.searchParams.get('next') === '/history');
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('alert')).toContainText('Please enter a correct username and password');
+  await page.getByLabel('Password').fill(password());
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((url) => url.pathname === '/history');
+  await expect(page.getByRole('heading', { name: 'History' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'User menu for alice' })).toBeVisible();
+});
+
 test('log out in one tab; the other shows the re-login dialog, logs in, and resumes with the draft', async ({ page, context }) => {
   await loginWithForm(page, 'alice');
   const other = await context.newPage();
