@@ -15,10 +15,12 @@ from .api_schemas import (
     RenameIn,
     _storable,
 )
+from .api_sse import Listener
 from .export import export_response
 
 router = Router(tags=["conversations"])
 
+STOP_WAIT = 3.0  # seconds a delete waits for a running answer to end
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
@@ -75,7 +77,21 @@ async def conversation_rename(request, conversation_id: UUID, body: RenameIn):
 @router.delete("{conversation_id}/", response={204: None, **ERRORS},
                summary="Delete a conversation and its messages (a running answer is stopped first)")
 async def conversation_delete(request, conversation_id: UUID):
-    if not await history.conversation_delete(user=request.auth, conversation_id=conversation_id):
+    if await database_sync_to_async(history.owned)(user=request.auth, conversation_id=conversation_id) is None:
+        raise not_found()
+    running = await database_sync_to_async(history.streaming_answer_ids)(conversation_id=conversation_id)
+    if running:
+        # Stop first and wait (a few seconds at most) for the answer's end to be stored and
+        # published, so its task never writes to a deleted row.
+        listener = await Listener(conversation_id).open()
+        try:
+            await actions.stop(conversation_id=conversation_id)
+            await listener.wait_done(running, timeout=STOP_WAIT)
+        finally:
+            await listener.close()
+    if not await database_sync_to_async(history.conversation_delete)(
+        user=request.auth, conversation_id=conversation_id
+    ):
         raise not_found()
     return Status(204, None)
 

@@ -91,6 +91,21 @@ class Listener:
         except TimeoutError:
             return ""
 
+    async def wait_done(self, answer_ids: set[str], timeout: float) -> bool:
+        """Wait for the message.done of every answer in `answer_ids`; False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        waiting = set(answer_ids)
+        while waiting and (left := deadline - loop.time()) > 0:
+            text = await self.next(left)
+            if text is None:
+                return False
+            if text and '"message.done"' in text:
+                frame = json.loads(text)
+                if frame.get("type") == "message.done":
+                    waiting.discard(frame["message"]["id"])
+        return not waiting
+
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.layer.group_discard(self.group, self.channel)

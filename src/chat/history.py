@@ -5,7 +5,6 @@ conversations in (updated_at, id) order, using the `conv_owner_activity` index (
 with `q`, the trigram indexes of migration 0002 on PostgreSQL); the second counts the
 messages and picks the preview only for the page's rows, by correlated subqueries.
 """
-import asyncio
 import base64
 import binascii
 import re
@@ -16,7 +15,7 @@ from uuid import UUID
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Substr
 
-from . import actions, fanout, protocol
+from . import fanout, protocol
 from .models import Conversation, Message
 
 PAGE_DEFAULT = 20
@@ -136,23 +135,15 @@ def conversation_rename(*, user, conversation_id, title: str) -> Conversation | 
     return Conversation.objects.get(id=conversation_id)
 
 
-async def conversation_delete(*, user, conversation_id, wait: float = 3.0) -> bool:
-    """Delete a conversation and its messages, stopping its running answer first.
+def streaming_answer_ids(*, conversation_id) -> set[str]:
+    return {str(i) for i in Message.objects.filter(conversation_id=conversation_id,
+                                                   status=Message.Status.STREAMING).values_list("id", flat=True)}
 
-    Waits (up to `wait` seconds) for a stopped answer to store its end, so its task does
-    not write to a deleted row. False when the user has no such conversation.
-    """
-    if not await Conversation.objects.filter(id=conversation_id, owner=user).aexists():
-        return False
-    streaming = Message.objects.filter(conversation_id=conversation_id, status=Message.Status.STREAMING)
-    if await streaming.aexists():
-        await actions.stop(conversation_id=conversation_id)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while await streaming.aexists() and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-    await Conversation.objects.filter(id=conversation_id, owner=user).adelete()
-    return True
+
+def conversation_delete(*, user, conversation_id) -> bool:
+    """Delete a conversation and its messages; False when the user has no such conversation."""
+    deleted, _ = Conversation.objects.filter(id=conversation_id, owner=user).delete()
+    return bool(deleted)
 
 
 async def publish_renamed(conversation: Conversation) -> None:

@@ -22,6 +22,7 @@ from .ws import open_chat, until_done
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WORDS = " ".join(f"word{n}" for n in range(80))
+LONG = " ".join(f"word{n}" for n in range(300))  # ~6 s at 0.02 s a token: time to stop it
 CSRF = "t" * 32
 
 
@@ -238,7 +239,7 @@ async def test_repeated_client_id_while_answering_replays_the_message_only(llm, 
 
 # --- refusals ----------------------------------------------------------------------------------------
 async def test_busy_is_409_and_stop_ends_the_answer_stopped(chat_layer, llm, alice):
-    llm.enqueue(Scenario.words(WORDS, delay=0.02))
+    llm.enqueue(Scenario.words(LONG, delay=0.02))
     cid = uuid.uuid4()
     first = await send(cid, alice)
     await first.events_until(lambda name, data: name == "message.delta" and data["seq"] >= 2)
@@ -248,10 +249,10 @@ async def test_busy_is_409_and_stop_ends_the_answer_stopped(chat_layer, llm, ali
     stop = await request("POST", f"/api/conversations/{cid}/stop/", alice)
     assert stop.status == 202
     await stop.body()
-    await asyncio.wait_for(first.body(), 5)
+    await asyncio.wait_for(first.body(), 10)
     done = first.events()[-1][1]["message"]
     assert done["status"] == "stopped"
-    assert WORDS.startswith(done["content"]) and done["content"] != WORDS
+    assert LONG.startswith(done["content"]) and done["content"] != LONG
     assert done["content"] == content_of(first.events())
     assert (await Message.objects.aget(id=done["id"])).status == "stopped"
     assert await Message.objects.filter(content="Me too").acount() == 0
@@ -328,13 +329,13 @@ async def test_rename_reaches_open_sockets(chat_layer, llm, alice):
 
 
 async def test_delete_stops_a_running_answer_first(chat_layer, llm, alice):
-    llm.enqueue(Scenario.words(WORDS, delay=0.02))
+    llm.enqueue(Scenario.words(LONG, delay=0.02))
     cid = uuid.uuid4()
     stream = await send(cid, alice)
     await stream.events_until(lambda name, _: name == "message.delta")
     response = await request("DELETE", f"/api/conversations/{cid}/", alice)
     assert response.status == 204
-    await asyncio.wait_for(stream.body(), 5)
+    await asyncio.wait_for(stream.body(), 10)
     assert stream.events()[-1][1]["message"]["status"] == "stopped"
     assert not await Conversation.objects.filter(id=cid).aexists()
     assert not await Message.objects.filter(conversation_id=cid).aexists()
