@@ -208,7 +208,8 @@ class Answer:
             seq=seq, error=self.error, usage=self.usage,
         )
         await get_store().drop(self.id)
-        await fanout.publish(self.conversation_id, protocol.message_done_frame(answer))
+        if answer is not None:  # None: deleted with its conversation meanwhile
+            await fanout.publish(self.conversation_id, protocol.message_done_frame(answer))
         return answer
 
 

@@ -98,6 +98,11 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
         raise ProtocolError(BAD_REQUEST, "\"content\" must be a string.", client_id=client_id)
     if not content.strip():
         raise ProtocolError(BAD_REQUEST, "The message is blank.", client_id=client_id)
+    if _unstorable(content) or (client_id is not None and _unstorable(client_id)):
+        raise ProtocolError(
+            BAD_REQUEST, "The message contains a NUL character or an unpaired surrogate.",
+            client_id=None if client_id is not None and _unstorable(client_id) else client_id,
+        )
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(content) > limit:
         raise ProtocolError(
@@ -105,6 +110,11 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
             client_id=client_id,
         )
     return MessageSend(content=content, client_id=client_id)
+
+
+def _unstorable(text: str) -> bool:
+    """NUL and lone surrogates: PostgreSQL refuses them, so refuse them on every database."""
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _reject_unknown(frame: dict, allowed: set[str], client_id: str | None = None) -> None:

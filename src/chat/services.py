@@ -143,8 +143,8 @@ def answer_save_partial(*, answer_id, content: str, reasoning: str, seq: int) ->
 
 
 def answer_finish(*, answer_id, status: str, content: str, reasoning: str, seq: int,
-                  error: str | None = None, usage: Usage | None = None) -> Message:
-    """Store an answer's final state and bump its conversation's activity."""
+                  error: str | None = None, usage: Usage | None = None) -> Message | None:
+    """Store an answer's final state and bump its conversation's activity (None if deleted)."""
     now = timezone.now()
     fields = dict(status=status, content=content, reasoning=reasoning, seq=seq, error=error,
                   updated_at=now)
@@ -152,7 +152,9 @@ def answer_finish(*, answer_id, status: str, content: str, reasoning: str, seq: 
         fields.update(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
     with transaction.atomic():
         Message.objects.filter(id=answer_id).update(**fields)
-        answer = Message.objects.get(id=answer_id)
+        answer = Message.objects.filter(id=answer_id).first()
+        if answer is None:  # the conversation was deleted while the answer ran
+            return None
         Conversation.objects.filter(id=answer.conversation_id).update(updated_at=now)
     return answer
 

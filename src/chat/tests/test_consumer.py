@@ -362,3 +362,19 @@ def test_orphans_are_interrupted_at_start_up(user, settings):
     orphan.refresh_from_db()
     assert (orphan.status, orphan.content) == ("interrupted", "half an ans")
     assert recover_on_start() == 0
+
+
+async def test_answer_whose_conversation_is_deleted_ends_quietly(llm, alice, caplog):
+    from chat import generation
+
+    llm.enqueue(Scenario.words(WORDS, delay=0.01))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame())
+    await frames_until(socket, lambda f: f["type"] == "message.delta")
+    await Conversation.objects.filter(id=cid).adelete()
+    await generation.wait_all(timeout=10)
+    assert not generation.running_here(cid)
+    assert "could not be finished" not in caplog.text
+    assert await Message.objects.filter(conversation_id=cid).acount() == 0
+    await socket.disconnect()

@@ -20,7 +20,9 @@ def refusal(text):
      '{"type": "message.send", "content": "hi", "client_id": 7}',
      '{"type": "message.send", "content": "hi", "client_id": ""}',
      '{"type": "message.send", "content": "hi", "extra": 1}',
-     '{"type": "generation.stop", "force": true}', "[" * 100000],
+     '{"type": "generation.stop", "force": true}', "[" * 100000,
+     '{"type": "message.send", "content": "a\\u0000b"}', '{"type": "message.send", "content": "a\\ud800b"}',
+     '{"type": "message.send", "content": "ok", "client_id": "a\\u0000"}'],
 )
 def test_bad_frames_are_bad_request(text):
     error = refusal(text)
