@@ -151,8 +151,9 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
         raise not_found()
     listener = await Listener(conversation_id).open()  # before sending: no frame can slip by
     try:
-        # The answer task it launches must not inherit this request's context (see detached).
-        # Shielded: a client hanging up now must not cancel the send half-way.
+        # Shielded: a client hanging up now must not cancel the send half-way; detached,
+        # because the shielded send may outlive this request's context (the answer task it
+        # launches gets a fresh context from generation.launch itself).
         opened = await asyncio.shield(
             detached(actions.send_message(user=user, conversation_id=conversation_id, send=send))
         )
