@@ -47,12 +47,15 @@ async def check_rate(user, client_id: str | None = None) -> None:
 
 
 # --- snapshots and orphans -----------------------------------------------------------------
-async def repair_orphans(conversation_id) -> list[Message]:
+async def repair_orphans(owner_id, conversation_id) -> list[Message]:
     """Mark answers whose process died `interrupted`, keeping the longest text known.
 
-    Returns the answers of the conversation that are really still running.
+    Returns the answers of the owner's conversation that are really still running
+    (none when the conversation is another user's).
     """
-    answers = await database_sync_to_async(selectors.streaming_answers)(conversation_id=conversation_id)
+    answers = await database_sync_to_async(selectors.streaming_answers)(
+        owner_id=owner_id, conversation_id=conversation_id
+    )
     store = get_store()
     running = []
     for answer in answers:
@@ -69,7 +72,7 @@ async def repair_orphans(conversation_id) -> list[Message]:
         )
         if finished is not None:
             await store.drop(str(answer.id))
-            await fanout.publish(conversation_id, protocol.message_done_frame(finished))
+            await fanout.publish(owner_id, conversation_id, protocol.message_done_frame(finished))
     return running
 
 
@@ -80,14 +83,15 @@ def busy(client_id: str | None = None) -> ProtocolError:
     return ProtocolError(protocol.BUSY, BUSY_MESSAGE, client_id=client_id)
 
 
-async def snapshot(conversation_id) -> dict:
+async def snapshot(owner_id, conversation_id) -> dict:
     """A `conversation.snapshot` frame whose streaming answers line up with live deltas.
 
-    The caller must already listen to the conversation's group (see state.py).
+    The caller must already listen to the owner's group of the conversation (see
+    state.py). Raises services.NotOwner when the conversation is another user's.
     """
-    await repair_orphans(conversation_id)
+    await repair_orphans(owner_id, conversation_id)
     conversation, messages = await database_sync_to_async(selectors.conversation_with_messages)(
-        conversation_id=conversation_id
+        owner_id=owner_id, conversation_id=conversation_id
     )
     store = get_store()
     for index, message in enumerate(messages):
@@ -137,7 +141,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> 
                 raise services.NotOwner
             return services.Opened(earlier.conversation, earlier, None)
     # Refusals that cost nothing come before the rate limit counts this message.
-    if await repair_orphans(conversation_id):
+    if await repair_orphans(user.pk, conversation_id):
         raise busy(send.client_id)
     await check_rate(user, send.client_id)
     provider = provider_from_settings()
@@ -149,12 +153,12 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> 
         raise busy(send.client_id) from None
     if opened.duplicate:
         return opened
-    answer = Answer(answer=opened.answer, context=context, provider=provider)
+    answer = Answer(answer=opened.answer, owner_id=user.pk, context=context, provider=provider)
     await answer.prepare()
     if opened.conversation_created or opened.titled:
-        await fanout.publish(conversation_id, protocol.conversation_updated_frame(opened.conversation))
-    await fanout.publish(conversation_id, protocol.message_created_frame(opened.user_message))
-    await fanout.publish(conversation_id, protocol.message_created_frame(opened.answer))
+        await fanout.publish(user.pk, conversation_id, protocol.conversation_updated_frame(opened.conversation))
+    await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(opened.user_message))
+    await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(opened.answer))
     await launch(answer)
     return opened
 
@@ -170,7 +174,7 @@ def _open_regenerate(*, user, conversation_id, model: str):
 
 async def regenerate(*, user, conversation_id) -> Message:
     """Answer the last user message again; the earlier answer is kept."""
-    if await repair_orphans(conversation_id):
+    if await repair_orphans(user.pk, conversation_id):
         raise busy()
     await check_rate(user)
     provider = provider_from_settings()
@@ -182,17 +186,21 @@ async def regenerate(*, user, conversation_id) -> Message:
         raise busy() from None
     except services.NothingToAnswer:
         raise ProtocolError(protocol.BAD_REQUEST, "There is no message to answer again yet.") from None
-    answer = Answer(answer=answer_row, context=context, provider=provider)
+    answer = Answer(answer=answer_row, owner_id=user.pk, context=context, provider=provider)
     await answer.prepare()
-    await fanout.publish(conversation_id, protocol.message_created_frame(answer_row))
+    await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
     await launch(answer)
     return answer_row
 
 
-async def stop(*, conversation_id) -> None:
-    """Stop the running answer of a conversation, wherever it runs; keep its text."""
-    await repair_orphans(conversation_id)
-    await fanout.request_stop(conversation_id)
+async def stop(*, user, conversation_id) -> None:
+    """Stop the running answer of the user's conversation, wherever it runs; keep its text.
+
+    Another user's conversation of the same id is out of reach: the stop goes to this
+    user's stop group, which only this user's answers join.
+    """
+    await repair_orphans(user.pk, conversation_id)
+    await fanout.request_stop(user.pk, conversation_id)
 
 
 # --- start-up -------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ async def conversation_list(
 async def _owned_snapshot(user, conversation_id: UUID) -> dict:
     if await database_sync_to_async(history.owned)(user=user, conversation_id=conversation_id) is None:
         raise not_found()
-    snapshot = await actions.snapshot(conversation_id)
+    snapshot = await actions.snapshot(user.pk, conversation_id)
     if snapshot["conversation"] is None:  # deleted meanwhile
         raise not_found()
     return snapshot
@@ -83,9 +83,9 @@ async def conversation_delete(request, conversation_id: UUID):
     if running:
         # Stop first and wait (a few seconds at most) for the answer's end to be stored and
         # published, so its task never writes to a deleted row.
-        listener = await Listener(conversation_id).open()
+        listener = await Listener(request.auth.pk, conversation_id).open()
         try:
-            await actions.stop(conversation_id=conversation_id)
+            await actions.stop(user=request.auth, conversation_id=conversation_id)
             await listener.wait_done(running, timeout=STOP_WAIT)
         finally:
             await listener.close()

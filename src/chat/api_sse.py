@@ -48,10 +48,10 @@ class Listener:
     waits on a local queue instead (cancelling that is harmless: keep-alives, hang-ups).
     """
 
-    def __init__(self, conversation_id):
+    def __init__(self, owner_id, conversation_id):
         self.answer_id: str | None = None  # once set, the pump also ends after its done
         self.layer = get_channel_layer()
-        self.group = fanout.conversation_group(conversation_id)
+        self.group = fanout.conversation_group(owner_id, conversation_id)
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.channel = None
         self.task = None
@@ -149,7 +149,7 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
     )
     if access is selectors.Access.OTHER:
         raise not_found()
-    listener = await Listener(conversation_id).open()  # before sending: no frame can slip by
+    listener = await Listener(user.pk, conversation_id).open()  # before sending: no frame can slip by
     try:
         # Shielded: a client hanging up now must not cancel the send half-way; detached,
         # because the shielded send may outlive this request's context (the answer task it
@@ -229,5 +229,5 @@ async def _ended(answer_id: str) -> Message | bool | None:
 async def answer_stop(request, conversation_id: UUID):
     if await database_sync_to_async(history.owned)(user=request.auth, conversation_id=conversation_id) is None:
         raise not_found()
-    await actions.stop(conversation_id=conversation_id)
+    await actions.stop(user=request.auth, conversation_id=conversation_id)
     return Status(202, None)

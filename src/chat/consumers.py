@@ -36,10 +36,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if access is selectors.Access.OTHER:
             await self.close(CLOSE_FORBIDDEN)
             return
+        # The group of this user's conversation of that id (see fanout): if another user
+        # creates it later, nothing of theirs is ever published here.
         # Join before reading the snapshot, so no delta falls between the two.
-        self.group = fanout.conversation_group(self.conversation_id)
+        self.group = fanout.conversation_group(user.pk, self.conversation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.send_frame(await actions.snapshot(self.conversation_id))
+        try:
+            await self.send_frame(await actions.snapshot(user.pk, self.conversation_id))
+        except services.NotOwner:  # taken by another user between the two reads
+            await self.close(CLOSE_FORBIDDEN)
 
     async def disconnect(self, code):
         if self.group:
@@ -75,11 +80,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if opened.duplicate:  # tell only this socket what it already sent
                 await self.send_frame(protocol.message_created_frame(opened.user_message))
         elif isinstance(frame, protocol.GenerationStop):
-            await actions.stop(conversation_id=self.conversation_id)
+            await actions.stop(user=user, conversation_id=self.conversation_id)
         elif isinstance(frame, protocol.MessageRegenerate):
             await actions.regenerate(user=user, conversation_id=self.conversation_id)
         elif isinstance(frame, protocol.ConversationSync):
-            await self.send_frame(await actions.snapshot(self.conversation_id))
+            await self.send_frame(await actions.snapshot(user.pk, self.conversation_id))
 
     async def send_frame(self, frame: dict):
         await self.send(text_data=protocol.encode(frame))

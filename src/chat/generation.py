@@ -42,8 +42,9 @@ class Segment:
 
 
 class Answer:
-    def __init__(self, *, answer: Message, context: list[tuple[str, str]], provider: Provider):
+    def __init__(self, *, answer: Message, owner_id, context: list[tuple[str, str]], provider: Provider):
         self.id = str(answer.id)
+        self.owner_id = owner_id  # frames go to the owner's group only (see fanout)
         self.conversation_id = str(answer.conversation_id)
         self.context = context
         self.provider = provider
@@ -65,11 +66,16 @@ class Answer:
 
     # --- set-up -------------------------------------------------------------------
     async def prepare(self) -> None:
-        """Register live state and the stop channel before anyone can see the answer."""
+        """Register live state and the stop channel before anyone can see the answer.
+
+        Idempotent: actions prepare before announcing the answer, launch() makes sure.
+        """
+        if self.stop_channel is not None:
+            return
         await get_store().start(self.id)
         layer = get_channel_layer()
         self.stop_channel = await layer.new_channel()
-        await layer.group_add(fanout.stop_group(self.conversation_id), self.stop_channel)
+        await layer.group_add(fanout.stop_group(self.owner_id, self.conversation_id), self.stop_channel)
 
     async def run(self) -> Message:
         upstream = asyncio.create_task(self._read_upstream())
@@ -127,7 +133,7 @@ class Answer:
         on channels-redis can hold back a frame meant for a socket (see chat.layers)."""
         layer = get_channel_layer()
         with contextlib.suppress(Exception):
-            await layer.group_discard(fanout.stop_group(self.conversation_id), self.stop_channel)
+            await layer.group_discard(fanout.stop_group(self.owner_id, self.conversation_id), self.stop_channel)
         if not listener.done():
             with contextlib.suppress(Exception):
                 await layer.send(self.stop_channel, {"type": ENDED_EVENT})
@@ -176,7 +182,7 @@ class Answer:
         for offset, (part, text, tokens) in enumerate(segments):
             self.frame_log.append((sent_at, tokens))
             await fanout.publish(
-                self.conversation_id, protocol.delta_frame(self.id, first_seq + offset, part, text)
+                self.owner_id, self.conversation_id, protocol.delta_frame(self.id, first_seq + offset, part, text)
             )
 
     def _snapshot_text(self) -> tuple[str, str, int]:
@@ -209,7 +215,7 @@ class Answer:
         )
         await get_store().drop(self.id)
         if answer is not None:  # None: deleted with its conversation meanwhile
-            await fanout.publish(self.conversation_id, protocol.message_done_frame(answer))
+            await fanout.publish(self.owner_id, self.conversation_id, protocol.message_done_frame(answer))
         return answer
 
 

@@ -147,4 +147,4 @@ def conversation_delete(*, user, conversation_id) -> bool:
 
 
 async def publish_renamed(conversation: Conversation) -> None:
-    await fanout.publish(conversation.id, protocol.conversation_updated_frame(conversation))
+    await fanout.publish(conversation.owner_id, conversation.id, protocol.conversation_updated_frame(conversation))

@@ -2,6 +2,7 @@
 import enum
 
 from .models import Conversation, Message
+from .services import NotOwner
 
 
 class Access(enum.Enum):
@@ -17,15 +18,22 @@ def conversation_access(*, user, conversation_id) -> Access:
     return Access.OWN if owner_id == user.pk else Access.OTHER
 
 
-def conversation_with_messages(*, conversation_id) -> tuple[Conversation | None, list[Message]]:
+def conversation_with_messages(*, owner_id, conversation_id) -> tuple[Conversation | None, list[Message]]:
+    """The owner's conversation and its messages; (None, []) before it exists.
+
+    Raises NotOwner when the id belongs to another user's conversation.
+    """
     conversation = Conversation.objects.filter(id=conversation_id).first()
     if conversation is None:
         return None, []
+    if conversation.owner_id != owner_id:
+        raise NotOwner
     return conversation, list(conversation.messages.all())
 
 
-def streaming_answers(*, conversation_id) -> list[Message]:
-    return list(Message.objects.filter(conversation_id=conversation_id, status=Message.Status.STREAMING))
+def streaming_answers(*, owner_id, conversation_id) -> list[Message]:
+    return list(Message.objects.filter(conversation_id=conversation_id, conversation__owner_id=owner_id,
+                                       status=Message.Status.STREAMING))
 
 
 def all_streaming_answers() -> list[Message]:

@@ -355,7 +355,7 @@ async def test_detail_shows_a_streaming_answer_with_its_live_text(chat_layer, ll
     await stream.body()
 
 
-async def test_a_stream_leaves_nothing_subscribed_however_it_ends(llm, alice):
+async def test_a_stream_leaves_nothing_subscribed_however_it_ends(llm, user, alice):
     from channels.layers import get_channel_layer
 
     from chat import fanout
@@ -369,4 +369,4 @@ async def test_a_stream_leaves_nothing_subscribed_however_it_ends(llm, alice):
     await read.body()
     await wait_all()
     await asyncio.sleep(0.1)
-    assert not get_channel_layer().groups.get(fanout.conversation_group(cid))
+    assert not get_channel_layer().groups.get(fanout.conversation_group(user.pk, cid))
