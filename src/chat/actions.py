@@ -14,11 +14,11 @@ from django.conf import settings
 
 from llm import provider_from_settings
 
-from . import fanout, protocol, selectors, services
+from . import fanout, protocol, recovery, selectors, services
 from .generation import Answer, launch
 from .models import Message
 from .protocol import ProtocolError
-from .state import answer_keys, get_store, is_stale
+from .state import get_store, is_stale
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +60,10 @@ async def repair_orphans(owner_id, conversation_id) -> list[Message]:
     running = []
     for answer in answers:
         live = await store.get(str(answer.id))
-        if not is_stale(live):
+        if is_stale(live):
+            await recovery.interrupt(answer, owner_id, live)
+        else:
             running.append(answer)
-            continue
-        ahead = live is not None and live.seq > answer.seq
-        finished = await database_sync_to_async(services.answer_interrupt)(
-            answer_id=answer.id,
-            content=live.content if ahead else None,
-            reasoning=live.reasoning if ahead else None,
-            seq=live.seq if ahead else None,
-        )
-        if finished is not None:
-            await store.drop(str(answer.id))
-            await fanout.publish(owner_id, conversation_id, protocol.message_done_frame(finished))
     return running
 
 
@@ -104,6 +95,16 @@ async def snapshot(owner_id, conversation_id) -> dict:
             # Finished between our two reads: its final row is in the database now.
             messages[index] = await Message.objects.aget(id=message.id)
     return protocol.snapshot_frame(conversation, messages)
+
+
+def too_many_answers(client_id: str | None = None) -> ProtocolError:
+    limit = settings.CHAT_MAX_ANSWERS_PER_USER
+    return ProtocolError(
+        protocol.TOO_MANY_ANSWERS,
+        f"You already have {limit} answer{'s' if limit != 1 else ''} being written; "
+        "wait for one to finish or stop it.",
+        client_id=client_id,
+    )
 
 
 # --- sending, regenerating, stopping ----------------------------------------------------------
@@ -151,10 +152,12 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> 
         )
     except services.Busy:  # lost a race with another send
         raise busy(send.client_id) from None
+    except services.TooManyAnswers:
+        raise too_many_answers(send.client_id) from None
     if opened.duplicate:
         return opened
     answer = Answer(answer=opened.answer, owner_id=user.pk, context=context, provider=provider)
-    await answer.prepare()
+    await _prepare(answer)
     if opened.conversation_created or opened.titled:
         await fanout.publish(user.pk, conversation_id, protocol.conversation_updated_frame(opened.conversation))
     await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(opened.user_message))
@@ -184,13 +187,28 @@ async def regenerate(*, user, conversation_id) -> Message:
         )
     except services.Busy:
         raise busy() from None
+    except services.TooManyAnswers:
+        raise too_many_answers() from None
     except services.NothingToAnswer:
         raise ProtocolError(protocol.BAD_REQUEST, "There is no message to answer again yet.") from None
     answer = Answer(answer=answer_row, owner_id=user.pk, context=context, provider=provider)
-    await answer.prepare()
+    await _prepare(answer)
     await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
     await launch(answer)
     return answer_row
+
+
+async def _prepare(answer: Answer) -> None:
+    """Register the answer's live state; if that fails (Redis away), end its row at once
+    instead of leaving it `streaming` for the reaper, and let the caller report the error."""
+    try:
+        await answer.prepare()
+    except Exception:
+        await database_sync_to_async(services.answer_finish)(
+            answer_id=answer.id, status=Message.Status.ERROR, content="", reasoning="", seq=0,
+            error="The answer could not be started: the server's live state is unavailable.",
+        )
+        raise
 
 
 async def stop(*, user, conversation_id) -> None:
@@ -199,31 +217,6 @@ async def stop(*, user, conversation_id) -> None:
     Another user's conversation of the same id is out of reach: the stop goes to this
     user's stop group, which only this user's answers join.
     """
-    await repair_orphans(user.pk, conversation_id)
+    # The request first: repairing orphans is a database round trip a stop need not wait for.
     await fanout.request_stop(user.pk, conversation_id)
-
-
-# --- start-up -------------------------------------------------------------------------------
-def recover_on_start() -> int:
-    """Mark answers left `streaming` by a dead process `interrupted`. Sync; returns the count.
-
-    Without Redis this process is the only one, so every streaming answer is an orphan;
-    with Redis, only those whose heartbeat has gone stale.
-    """
-    answers = selectors.all_streaming_answers()
-    if not answers:
-        return 0
-    beats: dict[str, float] = {}
-    if settings.REDIS_URL:
-        import redis
-
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        for answer in answers:
-            beat = client.hget(answer_keys(answer.id)[2], "beat")
-            if beat is not None:
-                beats[str(answer.id)] = float(beat)
-    count = 0
-    for answer in answers:
-        if time.time() - beats.get(str(answer.id), 0) > settings.CHAT_STALE_AFTER:
-            count += services.answer_interrupt(answer_id=answer.id) is not None
-    return count
+    await repair_orphans(user.pk, conversation_id)

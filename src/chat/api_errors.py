@@ -9,6 +9,7 @@ PROTOCOL_STATUS = {
     protocol.TOO_LONG: 422,
     protocol.BUSY: 409,
     protocol.RATE_LIMITED: 429,
+    protocol.TOO_MANY_ANSWERS: 429,
     protocol.INTERNAL: 500,
 }
 STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",

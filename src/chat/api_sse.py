@@ -18,7 +18,7 @@ from channels.layers import get_channel_layer
 from django.http import StreamingHttpResponse
 from ninja import Router, Status
 
-from . import actions, fanout, history, protocol, selectors
+from . import actions, fanout, history, protocol, recovery, selectors
 from .api_errors import not_found
 from .api_schemas import ErrorOut, MessageSendIn
 from .models import Message
@@ -149,6 +149,7 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
     )
     if access is selectors.Access.OTHER:
         raise not_found()
+    recovery.ensure_reaper()
     listener = await Listener(user.pk, conversation_id).open()  # before sending: no frame can slip by
     try:
         # Shielded: a client hanging up now must not cancel the send half-way; detached,

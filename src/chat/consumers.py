@@ -4,23 +4,31 @@ Answers never run inside receive(): actions start them in their own tasks, so th
 consumer stays free to take generation.stop and disconnect at any moment.
 """
 import logging
+from collections import Counter
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from accounts.sessions import session_user_id
 
-from . import actions, fanout, protocol, selectors, services
+from . import actions, fanout, protocol, recovery, selectors, services
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN = 4003
+CLOSE_TOO_MANY_SOCKETS = 4029  # addition: CHAT_MAX_SOCKETS_PER_USER open on this process
+
+# Sockets open per user on this process: every frame of a conversation costs one send
+# per socket, so one user's fan-out is capped before it can starve everyone else.
+_sockets_per_user: Counter = Counter()
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
     conversation_id = None
     group = None
+    counted_user = None
 
     async def connect(self):
         # Accept first: a close code only reaches the browser after the handshake.
@@ -29,6 +37,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(CLOSE_UNAUTHENTICATED)
             return
+        if _sockets_per_user[user.pk] >= settings.CHAT_MAX_SOCKETS_PER_USER:
+            await self.close(CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.counted_user = user.pk
+        _sockets_per_user[user.pk] += 1
+        recovery.ensure_reaper()  # listeners here hear of answers of dead processes
         self.conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
         access = await database_sync_to_async(selectors.conversation_access)(
             user=user, conversation_id=self.conversation_id
@@ -47,6 +61,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(CLOSE_FORBIDDEN)
 
     async def disconnect(self, code):
+        if self.counted_user is not None:
+            _sockets_per_user[self.counted_user] -= 1
+            if _sockets_per_user[self.counted_user] <= 0:
+                del _sockets_per_user[self.counted_user]
+            self.counted_user = None
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

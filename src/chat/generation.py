@@ -60,6 +60,7 @@ class Answer:
         self.saved_seq = 0
         self.save_task: asyncio.Task | None = None
         self.stop_channel: str | None = None
+        self.live_lost = False  # the live state or fan-out failed (Redis away) at least once
         # Measurement hooks (bench/): when each token arrived, when each frame went out.
         self.token_times: list[float] = []
         self.frame_log: list[tuple[float, int]] = []  # (time, tokens in frame)
@@ -82,9 +83,15 @@ class Answer:
         listener = asyncio.create_task(self._listen_for_stop(upstream))
         publisher = asyncio.create_task(self._publish())
         try:
-            await asyncio.wait({upstream})
-            if upstream.cancelled():
+            waiting = {upstream, listener}
+            while True:
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if upstream in done or self.stop_requested:
+                    break
+                waiting = {upstream}  # the listener ended without a stop (layer away)
+            if self.stop_requested or upstream.cancelled():
                 self.status = Message.Status.STOPPED
+                await _let_go(upstream)
         finally:
             await self._end_listener(listener)
         self.upstream_done = True
@@ -110,6 +117,8 @@ class Answer:
             self.status, self.error = Message.Status.ERROR, "The answer failed because of a server error."
 
     def _take(self, part: str, text: str) -> None:
+        if self.stop_requested:
+            return  # stored text ends where the stop came, whatever was in flight
         self.token_times.append(time.perf_counter())
         if self.pending and self.pending[-1].part == part:
             self.pending[-1].pieces.append(text)
@@ -118,6 +127,10 @@ class Answer:
         self.wake.set()
 
     async def _listen_for_stop(self, upstream: asyncio.Task) -> None:
+        with contextlib.suppress(Exception):  # the layer away: the answer goes on, unstoppable
+            await self._wait_for_stop(upstream)
+
+    async def _wait_for_stop(self, upstream: asyncio.Task) -> None:
         layer = get_channel_layer()
         while True:
             event = await layer.receive(self.stop_channel)
@@ -161,7 +174,7 @@ class Answer:
                 await self._flush(store)
                 last_flush = last_beat = loop.time()
             elif now - last_beat >= BEAT_INTERVAL:
-                await store.beat(self.id)
+                await self._quietly(store.beat(self.id))
                 last_beat = now
             if now - last_save >= settings.CHAT_SAVE_INTERVAL and self.seq != self.saved_seq:
                 self._save_in_background()
@@ -177,13 +190,27 @@ class Answer:
         for part, text, _ in segments:
             self.seq += 1
             self.text[part].append(text)
-        await store.append(self.id, [(part, text) for part, text, _ in segments], self.seq)
+        await self._quietly(store.append(self.id, [(part, text) for part, text, _ in segments], self.seq))
         sent_at = time.perf_counter()
         for offset, (part, text, tokens) in enumerate(segments):
             self.frame_log.append((sent_at, tokens))
-            await fanout.publish(
+            await self._quietly(fanout.publish(
                 self.owner_id, self.conversation_id, protocol.delta_frame(self.id, first_seq + offset, part, text)
-            )
+            ))
+
+    async def _quietly(self, live_work) -> None:
+        """Run live-state or fan-out work; a failure (Redis away) does not end the answer.
+
+        The text stays here and reaches the database through the partial saves and the
+        final save, so what users saw before their sockets closed is never lost, and the
+        row never stays `streaming`.
+        """
+        try:
+            await live_work
+        except Exception as exc:
+            if not self.live_lost:
+                log.warning("answer %s goes on without live state/fan-out: %s", self.id, exc)
+            self.live_lost = True
 
     def _snapshot_text(self) -> tuple[str, str, int]:
         return "".join(self.text["content"]), "".join(self.text["reasoning"]), self.seq
@@ -213,10 +240,43 @@ class Answer:
             answer_id=self.id, status=self.status, content=content, reasoning=reasoning,
             seq=seq, error=self.error, usage=self.usage,
         )
-        await get_store().drop(self.id)
+        await self._quietly(get_store().drop(self.id))
         if answer is not None:  # None: deleted with its conversation meanwhile
-            await fanout.publish(self.owner_id, self.conversation_id, protocol.message_done_frame(answer))
+            await self._quietly(
+                fanout.publish(self.owner_id, self.conversation_id, protocol.message_done_frame(answer))
+            )
         return answer
+
+
+STOP_GRACE = 0.2  # how long a stop waits for the upstream request to close before going on
+_closing: set[asyncio.Task] = set()  # upstream reads still closing after their answer ended
+
+
+async def _let_go(upstream: asyncio.Task) -> None:
+    """Wait briefly for a cancelled upstream read to close its request, then go on.
+
+    A stop must end the answer within a second whatever the upstream does: a cancel that
+    lands while the client is still connecting or inside a timeout helper can be swallowed
+    (asyncio.wait_for on Python 3.11), so the read is cancelled again in the background
+    until it ends, and the answer does not wait for it.
+    """
+    done, _ = await asyncio.wait({upstream}, timeout=STOP_GRACE)
+    if done:
+        return
+    _closing.add(upstream)
+    upstream.add_done_callback(_closing.discard)
+
+    async def keep_cancelling():
+        for _ in range(200):  # 10 s at most
+            if upstream.done():
+                return
+            upstream.cancel()
+            await asyncio.sleep(0.05)
+        log.warning("an upstream read ignored cancellation for 10 s")
+
+    task = asyncio.create_task(keep_cancelling())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 async def launch(answer: Answer) -> asyncio.Task:

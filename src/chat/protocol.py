@@ -15,6 +15,7 @@ BAD_REQUEST = "bad_request"
 TOO_LONG = "too_long"
 BUSY = "busy"
 RATE_LIMITED = "rate_limited"
+TOO_MANY_ANSWERS = "too_many_answers"  # addition: CHAT_MAX_ANSWERS_PER_USER running already
 INTERNAL = "internal"
 
 CLIENT_ID_MAX = 100

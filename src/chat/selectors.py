@@ -36,6 +36,12 @@ def streaming_answers(*, owner_id, conversation_id) -> list[Message]:
                                        status=Message.Status.STREAMING))
 
 
+def streaming_answers_by_id(*, ids) -> list[Message]:
+    """Those of `ids` still streaming, with their conversation (for its owner)."""
+    return list(Message.objects.select_related("conversation")
+                .filter(id__in=ids, status=Message.Status.STREAMING))
+
+
 def all_streaming_answers() -> list[Message]:
     return list(Message.objects.filter(status=Message.Status.STREAMING))
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,6 +25,10 @@ class Busy(Exception):
 
 class NotOwner(Exception):
     """The conversation belongs to another user."""
+
+
+class TooManyAnswers(Exception):
+    """The user already has CHAT_MAX_ANSWERS_PER_USER answers streaming."""
 
 
 class NothingToAnswer(Exception):
@@ -59,9 +65,23 @@ def _lock_conversation(conversation_id) -> Conversation | None:
     return Conversation.objects.select_for_update().filter(id=conversation_id).first()
 
 
+def _lock_user(user) -> None:
+    """Serialize one user's sends, so parallel sends cannot race past the answer cap."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+
+
+def _check_answer_cap(owner_id) -> None:
+    """One user's running answers are capped, so one user cannot take a whole process."""
+    running = Message.objects.filter(conversation__owner_id=owner_id, status=Message.Status.STREAMING).count()
+    if running >= settings.CHAT_MAX_ANSWERS_PER_USER:
+        raise TooManyAnswers
+
+
 def _open_answer(conversation: Conversation, parent: Message, model: str, now) -> Message:
+    """The caller holds the user's lock (_lock_user) in the same transaction."""
     if conversation.messages.filter(status=Message.Status.STREAMING).exists():
         raise Busy
+    _check_answer_cap(conversation.owner_id)
     return Message.objects.create(
         conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING,
         parent=parent, model=model,
@@ -87,6 +107,7 @@ def message_send(*, user, conversation_id, content: str, client_id: str | None, 
 
 def _message_send(*, user, conversation_id, content, client_id, model) -> Opened:
     now = timezone.now()
+    _lock_user(user)
     conversation = _lock_conversation(conversation_id)
     created = titled = False
     if conversation is None:
@@ -120,6 +141,7 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
 def answer_regenerate(*, user, conversation_id, model: str) -> Message:
     """Open a new answer to the last user message; earlier answers stay."""
     with transaction.atomic():
+        _lock_user(user)
         conversation = _lock_conversation(conversation_id)
         if conversation is None:
             raise NothingToAnswer

@@ -26,6 +26,11 @@ class LiveAnswer:
     beat: float  # unix time of the last sign of life from the answer's task
 
 
+def running_key() -> str:
+    """A sorted set of the answers streaming on any process, scored by their last beat."""
+    return f"{settings.CHAT_REDIS_PREFIX}:answers:running"
+
+
 def answer_keys(message_id) -> tuple[str, str, str]:
     """Redis keys of one answer's live state: content, reasoning, meta (seq, beat)."""
     base = f"{settings.CHAT_REDIS_PREFIX}:answer:{message_id}"
@@ -57,6 +62,11 @@ class MemoryStore:
         if live is not None:
             live.beat = time.time()
 
+    async def stale(self, older_than: float) -> list[str]:
+        """Ids of answers whose last sign of life is older than `older_than` seconds."""
+        limit = time.time() - older_than
+        return [key for key, live in self._answers.items() if live.beat < limit]
+
     async def get(self, message_id: str) -> LiveAnswer | None:
         live = self._answers.get(message_id)
         return LiveAnswer(live.content, live.reasoning, live.seq, live.beat) if live else None
@@ -87,9 +97,11 @@ class RedisStore:
 
     async def start(self, message_id: str) -> None:
         content, reasoning, meta = self._keys(message_id)
+        now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(content, "", ex=KEY_TTL).set(reasoning, "", ex=KEY_TTL)
-            pipe.hset(meta, mapping={"seq": 0, "beat": time.time()}).expire(meta, KEY_TTL)
+            pipe.hset(meta, mapping={"seq": 0, "beat": now}).expire(meta, KEY_TTL)
+            pipe.zadd(running_key(), {message_id: now})
             await pipe.execute()
 
     async def append(self, message_id: str, segments: list[tuple[str, str]], seq: int) -> None:
@@ -98,13 +110,27 @@ class RedisStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             for part, text in segments:
                 pipe.append(reasoning if part == "reasoning" else content, text.encode())
-            pipe.hset(meta, mapping={"seq": seq, "beat": time.time()})
+            now = time.time()
+            pipe.hset(meta, mapping={"seq": seq, "beat": now})
             pipe.expire(content, KEY_TTL).expire(reasoning, KEY_TTL).expire(meta, KEY_TTL)
+            pipe.zadd(running_key(), {message_id: now})
             await pipe.execute()
 
     async def beat(self, message_id: str) -> None:
         _, _, meta = self._keys(message_id)
-        await self._redis.hset(meta, "beat", time.time())
+        now = time.time()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(meta, "beat", now).zadd(running_key(), {message_id: now})
+            await pipe.execute()
+
+    async def stale(self, older_than: float) -> list[str]:
+        """Ids of answers, on any process, whose last beat is older than `older_than` s.
+
+        One ZRANGEBYSCORE on the index of running answers: the reaper of every process
+        asks this every second, so it must not touch the database.
+        """
+        ids = await self._redis.zrangebyscore(running_key(), "-inf", time.time() - older_than)
+        return [i.decode() for i in ids]
 
     async def get(self, message_id: str) -> LiveAnswer | None:
         content, reasoning, meta = self._keys(message_id)
@@ -121,7 +147,9 @@ class RedisStore:
         )
 
     async def drop(self, message_id: str) -> None:
-        await self._redis.delete(*self._keys(message_id))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*self._keys(message_id)).zrem(running_key(), message_id)
+            await pipe.execute()
 
     async def hit(self, key: str, window: float) -> int:
         bucket = f"{settings.CHAT_REDIS_PREFIX}:rate:{key}:{int(time.time() // window)}"

@@ -23,7 +23,7 @@ application = ProtocolTypeRouter(
 
 if settings.CHAT_RECOVER_ON_START:
     # Answers a dead process left `streaming` become `interrupted` (see chat.actions).
-    from chat.actions import recover_on_start
+    from chat.recovery import recover_on_start
 
     try:
         recovered = recover_on_start()

@@ -82,6 +82,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # Writers take the lock when their transaction begins: a read-then-write transaction
+    # (the per-user answer cap) then waits its turn instead of failing with "locked".
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and cross-process stream state ----------------------------
@@ -163,6 +166,11 @@ CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/m")
 if not __import__("re").fullmatch(r"\s*\d+\s*/\s*[smh]\s*", CHAT_RATE_LIMIT):
     raise ImproperlyConfigured(f"CHAT_RATE_LIMIT must look like 20/m (N/s, N/m or N/h), not {CHAT_RATE_LIMIT!r}")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=32000)
+# What one user can take of the server: answers streaming at once (over every process;
+# more are refused with `too_many_answers`) and sockets open on one process (more are
+# closed with 4029), so one user's fan-out cannot starve everyone else's.
+CHAT_MAX_ANSWERS_PER_USER = env.int("CHAT_MAX_ANSWERS_PER_USER", default=3)
+CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 # Longest wait between an upstream token and the frame carrying it (coalescing window).
 CHAT_FRAME_INTERVAL = env.float("CHAT_FRAME_INTERVAL", default=0.05)
 # How often a streaming answer's partial text is written to the database (at most).
@@ -171,6 +179,9 @@ CHAT_SAVE_INTERVAL = env.float("CHAT_SAVE_INTERVAL", default=1.0)
 CHAT_STALE_AFTER = env.float("CHAT_STALE_AFTER", default=6.0)
 # Mark orphaned answers `interrupted` when the ASGI application starts.
 CHAT_RECOVER_ON_START = env.bool("CHAT_RECOVER_ON_START", default=True)
+# With Redis, every process looks this often for answers whose process died and tells
+# their listeners (see chat.recovery); 0 turns the reaper off.
+CHAT_REAP_INTERVAL = env.float("CHAT_REAP_INTERVAL", default=1.0)
 
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {

@@ -7,6 +7,10 @@ os.environ.setdefault("LLM_PROVIDER", "demo")
 os.environ.setdefault("LLM_DEMO_DELAY", "0")
 os.environ.setdefault("CHAT_RATE_LIMIT", "1000/m")
 os.environ.setdefault("CHAT_RECOVER_ON_START", "0")
+# Tests call chat.recovery.reap() themselves; a background task would outlive their loop.
+os.environ.setdefault("CHAT_REAP_INTERVAL", "0")
+# Test sockets are not always disconnected; the cap has tests of its own.
+os.environ.setdefault("CHAT_MAX_SOCKETS_PER_USER", "100000")
 
 from config.settings import *  # noqa: E402,F401,F403
 
