@@ -352,7 +352,7 @@ async def test_orphaned_answer_is_interrupted_when_read(chat_layer, llm, user, a
 
 
 def test_orphans_are_interrupted_at_start_up(user, settings):
-    from chat.actions import recover_on_start
+    from chat.recovery import recover_on_start
 
     settings.REDIS_URL = ""
     orphan = make_orphan(user, uuid.uuid4())
