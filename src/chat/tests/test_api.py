@@ -159,7 +159,7 @@ def test_detail_has_the_contract_shapes(user, alice):
     assert body["conversation"]["id"] == str(conversation.id)
     question, answer = body["messages"]
     assert set(question) == {"id", "conversation_id", "role", "content", "reasoning", "status", "seq", "error",
-                             "model", "usage", "client_id", "parent_id", "created_at"}
+                             "model", "usage", "client_id", "parent_id", "created_at", "context_omitted"}
     assert (question["content"], question["client_id"], question["usage"]) == ("Hello <b>there</b>", "c1", None)
     assert (answer["parent_id"], answer["reasoning"], answer["usage"]) == (
         question["id"], "Greet back.", {"input_tokens": 3, "output_tokens": 2})
