@@ -236,7 +236,7 @@ def test_export_markdown(user, alice):
     assert disposition.endswith('.md"')
     text = response.content.decode()
     assert text.startswith("# Prime numbers\n")
-    assert text.count("### You") == 2 and text.count("### Assistant") == 2
+    assert text.count("\n## You · ") == 2 and text.count("\n## Assistant · ") == 2
     assert "Is 91 prime?" in text and "No: **91 = 7 × 13**." in text
     # Reasoning folded away, before the answer it led to.
     details = text.index("<details>")
