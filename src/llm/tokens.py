@@ -12,6 +12,7 @@ random strings (1.4-1.5) come out higher than the estimate.
 import functools
 import logging
 import math
+import threading
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,38 @@ def estimate(text: str) -> int:
     return math.ceil(len(text.encode("utf-8", "surrogatepass")) / 2)
 
 
-def count(text: str) -> int:
-    """Tokens in `text` (cl100k_base, or the estimate when it cannot be loaded)."""
+def warm_up() -> None:
+    """Load the encoding in the background (about 1.4 s), not on the first send."""
+    threading.Thread(target=_encoding, name="tokens-warm-up", daemon=True).start()
+
+
+# A text this many times longer (in characters) than the tokens left is counted on a
+# prefix first: cl100k averages 3-4.5 characters a token, so that prefix is usually over.
+_PREFIX_CHARS_PER_TOKEN = 6
+# Cutting a text changes only the tokens next to the cut: room for them, with plenty to spare.
+_CUT_SLACK = 64
+
+
+def count(text: str, limit: int | None = None) -> int:
+    """Tokens in `text` (cl100k_base, or the estimate when it cannot be loaded).
+
+    With `limit`, a result above it may be a lower bound: a long text whose prefix is
+    already over the limit is not counted to its end (an old 700k-character answer).
+    """
     encoding = _encoding()
     if encoding is None:
         return estimate(text)
+    if limit is not None:
+        cut = (max(limit, 0) + _CUT_SLACK) * _PREFIX_CHARS_PER_TOKEN
+        if len(text) > cut:
+            head = len(encoding.encode(text[:cut], disallowed_special=())) - _CUT_SLACK
+            if head > limit:
+                return head
     return len(encoding.encode(text, disallowed_special=()))
 
 
-def message_tokens(role: str, content: str) -> int:
-    return MESSAGE_OVERHEAD + count(role) + count(content)
+def message_tokens(role: str, content: str, limit: int | None = None) -> int:
+    return MESSAGE_OVERHEAD + count(role) + count(content, limit)
 
 
 def fit(messages: list[tuple[str, str]], budget: int) -> tuple[list[tuple[str, str]], int]:
@@ -54,7 +77,7 @@ def fit(messages: list[tuple[str, str]], budget: int) -> tuple[list[tuple[str, s
 
     The leading system messages and the last message are always kept; a turn is a user
     message with the answers after it, dropped whole. Counting goes newest first and stops
-    at the first turn that does not fit, so long old turns are counted at most once.
+    at the first turn that does not fit; a long text there is counted on a prefix only.
     Returns (the messages kept, how many were left out). `needed` tells whether even
     the kept ones fit.
     """
@@ -71,7 +94,11 @@ def fit(messages: list[tuple[str, str]], budget: int) -> tuple[list[tuple[str, s
         turn_start = index - 1
         while turn_start > 0 and middle[turn_start][0] != "user":
             turn_start -= 1
-        cost = sum(message_tokens(role, content) for role, content in middle[turn_start:index])
+        cost = 0
+        for role, content in middle[turn_start:index]:
+            cost += message_tokens(role, content, budget - used - cost)
+            if used + cost > budget:
+                break
         if used + cost > budget:
             break
         used += cost

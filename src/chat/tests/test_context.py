@@ -35,6 +35,15 @@ def test_fit_drops_whole_turns_oldest_first_and_keeps_system_and_newest():
     assert (kept, omitted) == ([chat[0], chat[-1]], 5)
 
 
+def test_a_long_text_far_back_is_counted_on_a_prefix_only():
+    text = "word " * 140_000  # 700k characters
+    assert tokens.count(text) == 140_001  # "word" and " word" each, and the last space
+    assert 1000 < tokens.count(text, limit=1000) < 20_000  # over the limit: that is all fit needs
+    assert tokens.count("hello world", limit=1) == 2  # short texts are counted exactly
+    chat = [("user", "q1"), ("assistant", text), ("user", "q2"), ("assistant", "a2"), ("user", "q3")]
+    assert tokens.fit(chat, 500) == ([("user", "q2"), ("assistant", "a2"), ("user", "q3")], 2)
+
+
 pytestmark_db = pytest.mark.django_db(transaction=True)
 
 
