@@ -47,7 +47,7 @@ test('history: export as Markdown and as JSON', async ({ page }) => {
   const md = await readFile((await markdown.path())!, 'utf8');
   expect(md).toContain(`# ${title}`);
   expect(md).toContain(`It looks like a small ${WORD.toLowerCase()} with stripes.`);
-  expect(md).toMatch(/### Assistant .*stopped/);
+  expect(md).toMatch(/^## Assistant .*stopped$/m);
 
   const [json] = await Promise.all([page.waitForEvent('download'), item.getByRole('link', { name: 'Export JSON' }).click()]);
   expect(json.suggestedFilename()).toMatch(/\.json$/);

@@ -12,7 +12,7 @@ import time
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from llm import provider_from_settings
+from llm import provider_from_settings, tokens
 
 from . import fanout, protocol, recovery, selectors, services
 from .generation import Answer, launch
@@ -108,7 +108,19 @@ def too_many_answers(client_id: str | None = None) -> ProtocolError:
 
 
 # --- sending, regenerating, stopping ----------------------------------------------------------
+def _refuse_beyond_context(send: protocol.MessageSend) -> None:
+    """A question that cannot fit the model's window beside the system prompt is refused."""
+    prompt = [("system", settings.CHAT_SYSTEM_PROMPT)] if settings.CHAT_SYSTEM_PROMPT else []
+    needed, budget = tokens.needed([*prompt, ("user", send.content)]), selectors.context_budget()
+    if needed > budget:
+        raise ProtocolError(
+            protocol.TOO_LONG, f"The message is about {needed} tokens with the system prompt; "
+            f"the model takes at most {budget} besides its answer.", client_id=send.client_id,
+        )
+
+
 def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str):
+    _refuse_beyond_context(send)
     opened = services.message_send(
         user=user, conversation_id=conversation_id, content=send.content,
         client_id=send.client_id, model=model,
@@ -119,7 +131,8 @@ def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str)
         conversation_id=conversation_id, question=opened.user_message,
         system_prompt=settings.CHAT_SYSTEM_PROMPT,
     )
-    return opened, context
+    services.answer_note_context(answer=opened.answer, omitted=context.omitted)
+    return opened, context.messages
 
 
 def _earlier_send(*, conversation_id, client_id):
@@ -172,7 +185,8 @@ def _open_regenerate(*, user, conversation_id, model: str):
         conversation_id=conversation_id, question=answer.parent,
         system_prompt=settings.CHAT_SYSTEM_PROMPT,
     )
-    return answer, context
+    services.answer_note_context(answer=answer, omitted=context.omitted)
+    return answer, context.messages
 
 
 async def regenerate(*, user, conversation_id) -> Message:

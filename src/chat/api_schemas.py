@@ -70,6 +70,7 @@ class MessageOut(Schema):
     client_id: str | None
     parent_id: str | None
     created_at: str
+    context_omitted: int = Field(..., description="On an answer: earlier messages left out of the model's context.")
 
 
 class ConversationDetailOut(Schema):

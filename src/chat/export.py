@@ -43,7 +43,13 @@ def _when(stamp: str) -> str:
 
 
 def to_markdown(conversation: dict, messages: list[dict]) -> str:
-    title = conversation["title"] or "Untitled chat"
+    """The conversation as Markdown whose only headings are the title and the role headings.
+
+    Every message's text (and reasoning) is a fenced block longer than any backtick run in
+    it, so nothing a user or a model wrote can open a heading, a thematic break or raw HTML
+    that forges a role boundary; the text is kept exactly as written, as Markdown source.
+    """
+    title = _inline(conversation["title"]) or "Untitled chat"
     lines = [
         f"# {title}",
         "",
@@ -53,21 +59,39 @@ def to_markdown(conversation: dict, messages: list[dict]) -> str:
     ]
     for message in messages:
         lines += ["---", "", _heading(message), ""]
-        if message["reasoning"]:
+        reasoning = message["reasoning"].strip("\n")
+        if reasoning:
             # Folded: readers expand the model's thinking only when they want it.
-            lines += ["<details>", "<summary>Reasoning</summary>", "", message["reasoning"].strip("\n"),
-                      "", "</details>", ""]
-        lines += [message["content"].strip("\n") or "*(no text)*", ""]
+            lines += ["<details>", "<summary>Reasoning</summary>", "", *_fenced(reasoning), "", "</details>", ""]
+        text = message["content"].strip("\n")
+        lines += [*(_fenced(text) if text else ["*(no text)*"]), ""]
         if message["error"]:
-            lines += [f"> **Error:** {message['error']}", ""]
+            lines += [f"> **Error:** {_inline(message['error'])}", ""]
     return "\n".join(lines)
 
 
+def _fenced(text: str) -> list[str]:
+    """`text` verbatim in a code fence that no line of it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}markdown", text, fence]
+
+
+# What could start markup in a one-line field: HTML, emphasis, links and images, code.
+_MARKUP = re.compile(r"([\\`*_\[\]<>#])")
+
+
+def _inline(text: str) -> str:
+    """A title, model name or error as one line of plain text: whitespace runs become one
+    space (no new block can start) and markup characters are backslash-escaped."""
+    return _MARKUP.sub(r"\\\1", " ".join(text.split()))
+
+
 def _heading(message: dict) -> str:
-    parts = [f"### {ROLE_NAMES.get(message['role'], message['role'])}", _when(message["created_at"])]
+    parts = [f"## {ROLE_NAMES.get(message['role'], _inline(message['role']))}", _when(message["created_at"])]
     if message["role"] == "assistant":
         if message["model"]:
-            parts.append(message["model"])
+            parts.append(_inline(message["model"]))
         if message["status"] != "complete":
             parts.append(message["status"])
     return " · ".join(parts)

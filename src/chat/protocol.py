@@ -154,6 +154,7 @@ def message_json(message) -> dict:
         "client_id": message.client_id,
         "parent_id": str(message.parent_id) if message.parent_id else None,
         "created_at": _iso(message.created_at),
+        "context_omitted": message.context_omitted,  # addition to the contract (docs/api.md)
     }
 
 

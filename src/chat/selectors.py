@@ -1,5 +1,10 @@
 """Reads. Sync; async callers wrap them in database_sync_to_async."""
 import enum
+from typing import NamedTuple
+
+from django.conf import settings
+
+from llm import tokens
 
 from .models import Conversation, Message
 from .services import NotOwner
@@ -46,11 +51,26 @@ def all_streaming_answers() -> list[Message]:
     return list(Message.objects.filter(status=Message.Status.STREAMING))
 
 
-def answer_context(*, conversation_id, question: Message, system_prompt: str = "") -> list[tuple[str, str]]:
+class Context(NamedTuple):
+    """What is sent upstream for one answer, and how many earlier messages were left out."""
+
+    messages: list[tuple[str, str]]
+    omitted: int
+
+
+def context_budget() -> int:
+    """Tokens the request may take: the model's window less the room kept for the answer."""
+    return settings.LLM_CONTEXT_TOKENS - settings.LLM_OUTPUT_RESERVE
+
+
+def answer_context(*, conversation_id, question: Message, system_prompt: str = "",
+                   budget: int | None = None) -> Context:
     """The messages sent upstream: built from the database, never from the client.
 
     User messages in order, each followed by its current (latest) answer, ending with
-    `question`; answers that produced no text are left out.
+    `question`; answers that produced no text are left out. The oldest turns are dropped
+    to fit `budget` tokens (default: context_budget()); the system prompt and `question`
+    are always kept (send_message refuses a question too long to fit).
     """
     messages = list(
         Message.objects.filter(conversation_id=conversation_id, created_at__lte=question.created_at)
@@ -70,4 +90,5 @@ def answer_context(*, conversation_id, question: Message, system_prompt: str = "
         answer = latest_answer.get(message.id)
         if answer is not None:
             context.append(("assistant", answer.content))
-    return context
+    kept, omitted = tokens.fit(context, context_budget() if budget is None else budget)
+    return Context(kept, omitted)

@@ -157,6 +157,13 @@ def answer_regenerate(*, user, conversation_id, model: str) -> Message:
         return answer
 
 
+def answer_note_context(*, answer: Message, omitted: int) -> None:
+    """Record on an opening answer how many earlier messages its context left out."""
+    answer.context_omitted = omitted
+    if omitted:
+        Message.objects.filter(id=answer.id).update(context_omitted=omitted)
+
+
 def answer_save_partial(*, answer_id, content: str, reasoning: str, seq: int) -> None:
     """Persist a streaming answer's text so far (bounded rate; see generation)."""
     Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(

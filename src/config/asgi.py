@@ -31,3 +31,8 @@ if settings.CHAT_RECOVER_ON_START:
             logging.getLogger("chat").warning("marked %d orphaned answer(s) interrupted", recovered)
     except Exception as exc:  # e.g. before the first migrate; read-time repair still applies
         logging.getLogger("chat").warning("start-up recovery skipped: %s", exc)
+
+# The token counter bounds every answer's context (llm.tokens): load it before the first send.
+from llm import tokens  # noqa: E402
+
+tokens.warm_up()

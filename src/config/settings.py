@@ -159,6 +159,12 @@ if LLM_EXTRA_BODY is not None and not isinstance(LLM_EXTRA_BODY, dict):
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
 LLM_DEMO_DELAY = env.float("LLM_DEMO_DELAY", default=0.03)
+# The model's context window in tokens, and the part of it kept free for the answer: the
+# oldest turns are left out of a request past the difference (chat.selectors.answer_context).
+LLM_CONTEXT_TOKENS = env.int("LLM_CONTEXT_TOKENS", default=32000)
+LLM_OUTPUT_RESERVE = env.int("LLM_OUTPUT_RESERVE", default=4096)
+if not 0 <= LLM_OUTPUT_RESERVE < LLM_CONTEXT_TOKENS:
+    raise ImproperlyConfigured("LLM_OUTPUT_RESERVE must be at least 0 and below LLM_CONTEXT_TOKENS.")
 
 # --- Chat ---------------------------------------------------------------------------
 CHAT_SYSTEM_PROMPT = env("CHAT_SYSTEM_PROMPT", default="")

@@ -27,6 +27,8 @@ export interface Message {
   client_id: string | null;
   parent_id: string | null;
   created_at: string;
+  /** On an answer: earlier messages left out of the model's context (an addition; absent from older servers). */
+  context_omitted?: number;
 }
 
 export interface Conversation {

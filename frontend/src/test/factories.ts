@@ -16,6 +16,7 @@ export function makeMessage(overrides: Partial<Message> = {}): Message {
     usage: null,
     client_id: null,
     parent_id: null,
+    context_omitted: 0,
     created_at: new Date(2026, 0, 1, 0, 0, counter).toISOString(),
     ...overrides,
   };

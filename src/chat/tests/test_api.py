@@ -159,7 +159,7 @@ def test_detail_has_the_contract_shapes(user, alice):
     assert body["conversation"]["id"] == str(conversation.id)
     question, answer = body["messages"]
     assert set(question) == {"id", "conversation_id", "role", "content", "reasoning", "status", "seq", "error",
-                             "model", "usage", "client_id", "parent_id", "created_at"}
+                             "model", "usage", "client_id", "parent_id", "created_at", "context_omitted"}
     assert (question["content"], question["client_id"], question["usage"]) == ("Hello <b>there</b>", "c1", None)
     assert (answer["parent_id"], answer["reasoning"], answer["usage"]) == (
         question["id"], "Greet back.", {"input_tokens": 3, "output_tokens": 2})
@@ -236,7 +236,7 @@ def test_export_markdown(user, alice):
     assert disposition.endswith('.md"')
     text = response.content.decode()
     assert text.startswith("# Prime numbers\n")
-    assert text.count("### You") == 2 and text.count("### Assistant") == 2
+    assert text.count("\n## You · ") == 2 and text.count("\n## Assistant · ") == 2
     assert "Is 91 prime?" in text and "No: **91 = 7 × 13**." in text
     # Reasoning folded away, before the answer it led to.
     details = text.index("<details>")

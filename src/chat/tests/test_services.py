@@ -58,8 +58,9 @@ def test_context_uses_latest_answers_and_system_prompt(user):
                            error="boom")
     third = send(user, cid, "Q3")
     context = selectors.answer_context(conversation_id=cid, question=third.user_message, system_prompt="Be brief.")
-    assert context == [("system", "Be brief."), ("user", "Q1"), ("assistant", "A1-new"), ("user", "Q2"),
-                       ("user", "Q3")]
+    assert context.messages == [("system", "Be brief."), ("user", "Q1"), ("assistant", "A1-new"), ("user", "Q2"),
+                                ("user", "Q3")]
+    assert context.omitted == 0
 
 
 @pytest.mark.django_db

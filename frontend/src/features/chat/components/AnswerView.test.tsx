@@ -39,6 +39,26 @@ describe('AnswerView', () => {
   });
 });
 
+describe('AnswerView context note', () => {
+  const view = (context_omitted?: number) => (
+    <AnswerView answer={makeMessage({ content: 'x', context_omitted })} versionIndex={0} versionCount={1} onVersionChange={() => {}} />
+  );
+
+  it('says how many earlier messages the model did not see', () => {
+    const { rerender } = render(view(6));
+    expect(screen.getByText("6 earlier messages were left out of the model's context.")).toBeInTheDocument();
+    rerender(view(1));
+    expect(screen.getByText("1 earlier message was left out of the model's context.")).toBeInTheDocument();
+  });
+
+  it('says nothing when the whole conversation was sent, or the server does not tell', () => {
+    const { rerender } = render(view(0));
+    expect(screen.queryByText(/left out of the model/)).toBeNull();
+    rerender(view(undefined));
+    expect(screen.queryByText(/left out of the model/)).toBeNull();
+  });
+});
+
 describe('MessageList versions', () => {
   const user = makeMessage({ id: 'u1', role: 'user', content: 'question' });
   const v1 = makeMessage({ id: 'a1', parent_id: 'u1', content: 'first answer' });

@@ -32,6 +32,16 @@ function StatusNote({ answer }: { answer: Message }) {
   }
 }
 
+/** Earlier turns the server dropped to fit the model's window: the answer did not see them. */
+function ContextNote({ omitted }: { omitted: number }) {
+  if (omitted <= 0) return null;
+  return (
+    <p className="text-xs text-zinc-500 dark:text-zinc-400">
+      {omitted === 1 ? '1 earlier message was' : `${omitted} earlier messages were`} left out of the model&apos;s context.
+    </p>
+  );
+}
+
 /** One assistant answer: thinking, Markdown text, status, and its actions. */
 export function AnswerView({ answer, versionIndex, versionCount, onVersionChange, onRegenerate }: AnswerViewProps) {
   const streaming = answer.status === 'streaming';
@@ -48,6 +58,7 @@ export function AnswerView({ answer, versionIndex, versionCount, onVersionChange
         </p>
       ) : null}
       <StatusNote answer={answer} />
+      <ContextNote omitted={answer.context_omitted ?? 0} />
       <div className="flex items-center gap-1">
         <VersionSwitcher index={versionIndex} count={versionCount} onChange={onVersionChange} />
         {!streaming && <CopyButton label="Copy answer" text={() => answer.content} />}

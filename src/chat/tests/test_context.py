@@ -1,0 +1,117 @@
+"""The context sent upstream stays inside the model's window (issue 7, item 11).
+
+Checked on what the loopback upstream received, through the real socket and LangChain client.
+"""
+import uuid
+
+import pytest
+
+from chat.models import Message
+from llm import tokens
+from tests.fake_upstream import Scenario
+
+from .ws import open_chat, until_done
+
+ANSWER = " ".join(f"fact{n}" for n in range(150))  # ~300 tokens
+
+
+def test_count_uses_the_shipped_encoding_without_network():
+    # cl100k_base's exact counts; the estimate would say 6 and 22.
+    assert tokens.count("hello world") == 2
+    assert tokens.count("The quick brown fox jumps over the lazy dog.") == 10
+    assert tokens._encoding() is not None
+
+
+def test_fit_drops_whole_turns_oldest_first_and_keeps_system_and_newest():
+    chat = [("system", "Be brief."), ("user", "q1"), ("assistant", ANSWER), ("user", "q2"),
+            ("user", "q3"), ("assistant", ANSWER), ("user", "q4")]
+    assert tokens.fit(chat, 10_000) == (chat, 0)
+    budget = tokens.needed([chat[0], *chat[3:]])  # exactly what fits without the first turn
+    kept, omitted = tokens.fit(chat, budget)
+    assert (kept, omitted) == ([chat[0], *chat[3:]], 2)
+    kept, omitted = tokens.fit(chat, budget - 1)  # q2 alone is the next turn to go
+    assert (kept, omitted) == ([chat[0], *chat[4:]], 3)
+    kept, omitted = tokens.fit(chat, 1)  # nothing fits: system prompt and newest stay anyway
+    assert (kept, omitted) == ([chat[0], chat[-1]], 5)
+
+
+def test_a_long_text_far_back_is_counted_on_a_prefix_only():
+    text = "word " * 140_000  # 700k characters
+    assert tokens.count(text) == 140_001  # "word" and " word" each, and the last space
+    assert 1000 < tokens.count(text, limit=1000) < 20_000  # over the limit: that is all fit needs
+    assert tokens.count("hello world", limit=1) == 2  # short texts are counted exactly
+    chat = [("user", "q1"), ("assistant", text), ("user", "q2"), ("assistant", "a2"), ("user", "q3")]
+    assert tokens.fit(chat, 500) == ([("user", "q2"), ("assistant", "a2"), ("user", "q3")], 2)
+
+
+pytestmark_db = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alice(user, session_cookie):
+    return session_cookie(user)
+
+
+@pytestmark_db
+async def test_long_conversation_is_cut_to_the_budget_and_says_how_much_was_left_out(settings, llm, alice):
+    settings.CHAT_SYSTEM_PROMPT = "You are terse."
+    settings.LLM_CONTEXT_TOKENS, settings.LLM_OUTPUT_RESERVE = 1500, 300
+    budget = 1200
+    questions = [f"Question {n}?" for n in range(8)]
+    llm.enqueue(*(Scenario.words(ANSWER) for _ in questions))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    created = done = None
+    for question in questions:
+        await socket.send_json_to({"type": "message.send", "content": question})
+        frames = await until_done(socket)
+        created = [f["message"] for f in frames if f["type"] == "message.created"][-1]
+        done = frames[-1]["message"]
+        assert done["status"] == "complete"
+
+    full = [("system", "You are terse.")]
+    for question in questions[:-1]:
+        full += [("user", question), ("assistant", ANSWER)]
+    full.append(("user", questions[-1]))
+    sent = [(m["role"], m["content"]) for m in llm.requests[-1]["messages"]]
+    assert sent[0] == ("system", "You are terse.") and sent[-1] == ("user", questions[-1])
+    assert sent[1:] == full[len(full) - len(sent) + 1:]  # the newest turns, in order
+    assert tokens.needed(sent) <= budget
+    # As many turns as fit: one more would not.
+    omitted = len(full) - len(sent)
+    assert omitted >= 2 and omitted % 2 == 0
+    assert tokens.needed([sent[0], *full[omitted - 1:omitted + 1], *sent[1:]]) > budget
+    # Every request stayed inside the budget, and the first ones were whole.
+    assert all(tokens.needed([(m["role"], m["content"]) for m in r["messages"]]) <= budget for r in llm.requests)
+    assert len(llm.requests[0]["messages"]) == 2
+
+    assert created["context_omitted"] == done["context_omitted"] == omitted
+    answer = await Message.objects.filter(conversation_id=cid, role="assistant").alast()
+    assert answer.context_omitted == omitted
+    await socket.send_json_to({"type": "conversation.sync"})
+    snapshot = await socket.receive_json_from(timeout=5)
+    counts = [m["context_omitted"] for m in snapshot["messages"] if m["role"] == "assistant"]
+    assert counts[0] == 0 and counts[-1] == omitted
+    assert all(m["context_omitted"] == 0 for m in snapshot["messages"] if m["role"] == "user")
+
+    llm.enqueue(Scenario.words("again"))
+    await socket.send_json_to({"type": "message.regenerate"})
+    regenerated = (await until_done(socket))[-1]["message"]
+    assert regenerated["context_omitted"] == omitted
+    assert [(m["role"], m["content"]) for m in llm.requests[-1]["messages"]] == sent
+    await socket.disconnect()
+
+
+@pytestmark_db
+async def test_a_question_too_long_for_the_window_is_refused_and_not_stored(settings, llm, alice):
+    settings.LLM_CONTEXT_TOKENS, settings.LLM_OUTPUT_RESERVE = 600, 100
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    # 2,000 tokens in 1,000 characters, well under CHAT_MAX_MESSAGE_CHARS: only the token budget refuses it.
+    await socket.send_json_to({"type": "message.send", "content": "語" * 1000, "client_id": "big"})
+    frame = await socket.receive_json_from(timeout=5)
+    assert (frame["type"], frame["code"], frame["client_id"]) == ("error", "too_long", "big")
+    assert "500" in frame["message"]
+    assert llm.requests == []
+    assert not await Message.objects.filter(conversation_id=cid).aexists()
+    await socket.disconnect()
