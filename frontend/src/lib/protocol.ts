@@ -91,7 +91,13 @@ export interface ConversationUpdatedFrame {
   type: 'conversation.updated';
   conversation: Conversation;
 }
-export type ErrorCode = 'bad_request' | 'too_long' | 'busy' | 'rate_limited' | 'internal';
+export type ErrorCode =
+  | 'bad_request'
+  | 'too_long'
+  | 'busy'
+  | 'rate_limited'
+  | 'too_many_answers'
+  | 'internal';
 export interface ErrorFrame {
   type: 'error';
   code: ErrorCode | string;
@@ -134,6 +140,8 @@ export function parseServerFrame(text: string): ServerFrame | null {
 
 export const CLOSE_NOT_LOGGED_IN = 4001;
 export const CLOSE_FORBIDDEN = 4003;
+/** The user has CHAT_MAX_SOCKETS_PER_USER sockets open on that server process. */
+export const CLOSE_TOO_MANY_SOCKETS = 4029;
 
 // ---- HTTP API ----
 

@@ -59,6 +59,18 @@ describe('ReconnectingSocket', () => {
     expect(states).toEqual(['connecting', 'online', 'reconnecting', 'online', 'reconnecting']);
   });
 
+  it('waits the longest delay after 4029 (too many sockets of this user)', () => {
+    const { socket } = makeSocket();
+    socket.start();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.serverClose(4029);
+    expect(socket.state).toBe('reconnecting');
+    vi.advanceTimersByTime(9_999);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+  });
+
   it.each([4001, 4003])('stops on close code %i and reports it', (code) => {
     const { socket, terminal } = makeSocket();
     socket.start();

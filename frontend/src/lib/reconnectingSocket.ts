@@ -4,6 +4,8 @@
  * reported so the UI can ask for a login or show "not found".
  */
 
+import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, CLOSE_TOO_MANY_SOCKETS } from './protocol';
+
 export type ConnectionState = 'connecting' | 'online' | 'reconnecting' | 'offline';
 
 export interface ReconnectingSocketOptions {
@@ -15,6 +17,8 @@ export interface ReconnectingSocketOptions {
   /** Called when the server closes with a terminal code; the socket then stays closed. */
   onTerminalClose?: (code: number) => void;
   terminalCodes?: number[];
+  /** Codes after which the next attempt waits the longest delay (too many sockets open). */
+  slowCodes?: number[];
   minDelayMs?: number;
   maxDelayMs?: number;
   /** Injected for tests. */
@@ -35,13 +39,14 @@ export class ReconnectingSocket {
   private stopped = true;
   private currentState: ConnectionState = 'offline';
   private readonly options: Required<
-    Pick<ReconnectingSocketOptions, 'terminalCodes' | 'minDelayMs' | 'maxDelayMs' | 'random'>
+    Pick<ReconnectingSocketOptions, 'terminalCodes' | 'slowCodes' | 'minDelayMs' | 'maxDelayMs' | 'random'>
   > &
     ReconnectingSocketOptions;
 
   constructor(options: ReconnectingSocketOptions) {
     this.options = {
-      terminalCodes: [4001, 4003],
+      terminalCodes: [CLOSE_NOT_LOGGED_IN, CLOSE_FORBIDDEN],
+      slowCodes: [CLOSE_TOO_MANY_SOCKETS],
       minDelayMs: 500,
       maxDelayMs: 10_000,
       random: Math.random,
@@ -114,6 +119,8 @@ export class ReconnectingSocket {
         this.options.onTerminalClose?.(event.code);
         return;
       }
+      // Retrying at once cannot help while the user's other sockets hold every place.
+      if (this.options.slowCodes.includes(event.code)) this.attempt = Math.max(this.attempt, 30);
       this.scheduleReconnect();
     };
   }

@@ -376,3 +376,21 @@ async def test_answer_whose_conversation_is_deleted_ends_quietly(llm, alice, cap
     assert "could not be finished" not in caplog.text
     assert await Message.objects.filter(conversation_id=cid).acount() == 0
     await socket.disconnect()
+
+
+async def test_stops_sent_right_after_the_send_all_end_stopped(chat_layer, llm, alice):
+    # Stops that land while the upstream request is still being opened (0-0.3 s after the
+    # send) must end the answer too, without waiting for the upstream to close.
+    rng = random.Random(7)
+    for _ in range(6):
+        llm.enqueue(Scenario.words(WORDS, delay=0.02))
+        tab, _ = await open_chat(alice, uuid.uuid4())
+        await tab.send_json_to(send_frame())
+        await asyncio.sleep(rng.uniform(0, 0.3))
+        await tab.send_json_to({"type": "generation.stop"})
+        done = (await until_done(tab, timeout=10))[-1]["message"]
+        assert done["status"] == "stopped"
+        assert WORDS.startswith(done["content"]) and done["content"] != WORDS
+        stored = await Message.objects.aget(id=done["id"])
+        assert (stored.status, stored.content) == ("stopped", done["content"])
+        await tab.disconnect()

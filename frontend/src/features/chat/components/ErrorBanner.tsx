@@ -9,6 +9,8 @@ export function describeError(error: ErrorFrame): string {
       return 'An answer is already being written in this conversation. Wait for it or stop it.';
     case 'rate_limited':
       return `Too many messages. Try again in ${Math.ceil(error.retry_after ?? 1)} s.`;
+    case 'too_many_answers':
+      return `${error.message} (Answers in your other chats count too.)`;
     case 'too_long':
       return `The message is too long. ${error.message}`;
     case 'bad_request':
