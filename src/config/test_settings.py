@@ -7,6 +7,9 @@ os.environ.setdefault("LLM_PROVIDER", "demo")
 os.environ.setdefault("LLM_DEMO_DELAY", "0")
 os.environ.setdefault("CHAT_RATE_LIMIT", "1000/m")
 os.environ.setdefault("CHAT_RECOVER_ON_START", "0")
+# The async ORM thread outlives each test; a kept connection would block dropping the test
+# database. (The multi-process tests run the deployed settings, kept connections included.)
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Tests call chat.recovery.reap() themselves; a background task would outlive their loop.
 os.environ.setdefault("CHAT_REAP_INTERVAL", "0")
 # Test sockets are not always disconnected; the cap has tests of its own.
@@ -16,3 +19,9 @@ from config.settings import *  # noqa: E402,F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+
+# One test database per checkout: several clones (or worktrees) on one machine run their
+# suites at once without dropping each other's database.
+_checkout = __import__("hashlib").sha1(str(BASE_DIR).encode()).hexdigest()[:8]  # noqa: F405
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_chat_{_checkout}"  # noqa: F405
