@@ -4,7 +4,8 @@ An answer runs in its own asyncio task, independent of any socket. Tokens are fo
 into a pending buffer and published as `message.delta` frames at most every
 CHAT_FRAME_INTERVAL seconds (the first token after a quiet spell goes at once), each
 frame first recorded in the live state store (chat.state) so that snapshots line up
-with deltas. The partial text is saved to the database at most every CHAT_SAVE_INTERVAL.
+with deltas. The partial text is saved to the database at most every CHAT_SAVE_INTERVAL,
+for all answers of the process in one statement (chat.partials).
 A stop request reaches the task through the channel layer from any process.
 """
 import asyncio
@@ -20,7 +21,7 @@ from django.conf import settings
 
 from llm import Chunk, Provider, UpstreamError, Usage
 
-from . import fanout, protocol, services
+from . import fanout, partials, protocol, services
 from .models import Message
 from .state import get_store
 
@@ -57,8 +58,7 @@ class Answer:
         self.usage: Usage | None = None
         self.status = Message.Status.COMPLETE
         self.error: str | None = None
-        self.saved_seq = 0
-        self.save_task: asyncio.Task | None = None
+        self.saved_seq = 0  # seq of the text the partial saver last sent (chat.partials)
         self.stop_channel: str | None = None
         self.live_lost = False  # the live state or fan-out failed (Redis away) at least once
         # Measurement hooks (bench/): when each token arrived, when each frame went out.
@@ -79,6 +79,7 @@ class Answer:
         await layer.group_add(fanout.stop_group(self.owner_id, self.conversation_id), self.stop_channel)
 
     async def run(self) -> Message:
+        partials.saver().track(self)
         upstream = asyncio.create_task(self._read_upstream())
         listener = asyncio.create_task(self._listen_for_stop(upstream))
         publisher = asyncio.create_task(self._publish())
@@ -159,7 +160,7 @@ class Answer:
         loop = asyncio.get_running_loop()
         interval = settings.CHAT_FRAME_INTERVAL
         store = get_store()
-        last_flush = last_beat = last_save = loop.time() - interval
+        last_flush = last_beat = loop.time() - interval
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=BEAT_INTERVAL)
@@ -176,9 +177,6 @@ class Answer:
             elif now - last_beat >= BEAT_INTERVAL:
                 await self._quietly(store.beat(self.id))
                 last_beat = now
-            if now - last_save >= settings.CHAT_SAVE_INTERVAL and self.seq != self.saved_seq:
-                self._save_in_background()
-                last_save = now
             if self.upstream_done and not self.pending:
                 return
 
@@ -212,28 +210,15 @@ class Answer:
                 log.warning("answer %s goes on without live state/fan-out: %s", self.id, exc)
             self.live_lost = True
 
-    def _snapshot_text(self) -> tuple[str, str, int]:
+    def text_so_far(self) -> tuple[str, str, int]:
         return "".join(self.text["content"]), "".join(self.text["reasoning"]), self.seq
-
-    def _save_in_background(self) -> None:
-        if self.save_task is not None and not self.save_task.done():
-            return  # one save at a time; the next tick catches up
-        content, reasoning, seq = self._snapshot_text()
-        self.saved_seq = seq
-        self.save_task = asyncio.create_task(
-            database_sync_to_async(services.answer_save_partial)(
-                answer_id=self.id, content=content, reasoning=reasoning, seq=seq
-            )
-        )
 
     # --- the end ----------------------------------------------------------------------------
     async def _finish(self) -> Message:
-        if self.save_task is not None:
-            with contextlib.suppress(Exception):
-                await self.save_task
+        partials.saver().forget(self)
         if self.stop_requested and self.status == Message.Status.COMPLETE:
             self.status = Message.Status.STOPPED
-        content, reasoning, seq = self._snapshot_text()
+        content, reasoning, seq = self.text_so_far()
         if self.status == Message.Status.ERROR and not content and not self.error:
             self.error = "The model returned nothing."
         answer = await database_sync_to_async(services.answer_finish)(

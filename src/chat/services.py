@@ -164,10 +164,16 @@ def answer_note_context(*, answer: Message, omitted: int) -> None:
         Message.objects.filter(id=answer.id).update(context_omitted=omitted)
 
 
-def answer_save_partial(*, answer_id, content: str, reasoning: str, seq: int) -> None:
-    """Persist a streaming answer's text so far (bounded rate; see generation)."""
-    Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(
-        content=content, reasoning=reasoning, seq=seq, updated_at=timezone.now()
+def answers_save_partial(*, rows: list[tuple[str, str, str, int]]) -> None:
+    """Persist the text so far of several streaming answers in one UPDATE.
+
+    rows: (answer id, content, reasoning, seq). Only rows still `streaming` are touched,
+    so a save that lands after an answer's final save cannot undo it.
+    """
+    now = timezone.now()
+    answers = [Message(id=i, content=c, reasoning=r, seq=q, updated_at=now) for i, c, r, q in rows]
+    Message.objects.filter(status=Message.Status.STREAMING).bulk_update(
+        answers, ["content", "reasoning", "seq", "updated_at"]
     )
 
 

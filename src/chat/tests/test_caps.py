@@ -122,3 +122,25 @@ async def test_sockets_per_user_are_capped_per_process(settings, alice, bob):
     assert snapshot["type"] == "conversation.snapshot"
     for socket in [*kept, again, bobs]:
         await socket.disconnect()
+
+
+async def test_partial_text_of_running_answers_is_saved_in_batches(chat_layer, settings, llm, alice, monkeypatch):
+    from chat import services
+
+    settings.CHAT_SAVE_INTERVAL = 0.2
+    calls = []
+    original = services.answers_save_partial
+    monkeypatch.setattr(services, "answers_save_partial", lambda *, rows: (calls.append(len(rows)), original(rows=rows)))
+    llm.enqueue(*[Scenario.words(LONG, delay=0.01) for _ in range(3)])
+    sockets = [(await open_chat(alice, uuid.uuid4()))[0] for _ in range(3)]
+    for socket in sockets:
+        await socket.send_json_to(send_frame())
+        assert (await first_reply(socket))["type"] == "message.created"
+    await asyncio.sleep(1.0)
+    assert max(calls) == 3, calls  # one statement carried all three answers
+    partial = [m async for m in Message.objects.filter(role="assistant", status="streaming")]
+    assert len(partial) == 3 and all(m.content and LONG.startswith(m.content) for m in partial)
+    for socket in sockets:
+        await socket.send_json_to({"type": "generation.stop"})
+        await until_done(socket)
+        await socket.disconnect()

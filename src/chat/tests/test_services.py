@@ -84,3 +84,15 @@ def test_interrupt_only_touches_streaming_answers(user):
     interrupted = services.answer_interrupt(answer_id=opened.answer.id, content="part", reasoning="", seq=2)
     assert (interrupted.status, interrupted.content, interrupted.seq) == ("interrupted", "part", 2)
     assert services.answer_interrupt(answer_id=opened.answer.id) is None
+
+
+@pytest.mark.django_db
+def test_partial_saves_of_several_answers_in_one_statement_never_undo_a_final_save(user, django_assert_num_queries):
+    answers = [send(user, uuid.uuid4(), f"question {n}").answer for n in range(3)]
+    services.answer_finish(answer_id=answers[2].id, status="complete", content="final", reasoning="", seq=9)
+    rows = [(a.id, f"partial {n}", "", n + 1) for n, a in enumerate(answers)]
+    with django_assert_num_queries(1):
+        services.answers_save_partial(rows=rows)
+    stored = {m.id: m for m in Message.objects.filter(id__in=[a.id for a in answers])}
+    assert [(stored[a.id].content, stored[a.id].seq) for a in answers[:2]] == [("partial 0", 1), ("partial 1", 2)]
+    assert (stored[answers[2].id].status, stored[answers[2].id].content) == ("complete", "final")
