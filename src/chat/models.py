@@ -52,7 +52,8 @@ class Message(models.Model):
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     client_id = models.CharField(max_length=100, null=True, blank=True)
     # On an answer: earlier messages dropped to fit the model's window (selectors.answer_context).
-    context_omitted = models.PositiveIntegerField(default=0)
+    # db_default: rows inserted by raw SQL (bench loaders, imports) need no value either.
+    context_omitted = models.PositiveIntegerField(default=0, db_default=0)
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="answers"
     )
