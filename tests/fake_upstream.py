@@ -61,6 +61,8 @@ class Scenario:
     drop_after: int | None = None
     malformed_after: int | None = None
     hang_after: int | None = None
+    # Read the request, then send nothing at all (not even a status line) until the client leaves.
+    silent: bool = False
 
     @staticmethod
     def words(text: str, **kwargs: Any) -> Scenario:
@@ -215,6 +217,13 @@ class FakeUpstream:
             index = len(self.requests)
             self.requests.append(payload)
             scenario = self._queue.popleft() if self._queue else self.default
+        if scenario.silent:
+            while await reader.read(1024):
+                pass
+            with self._cond:
+                self.closed_early.append(index)
+                self._cond.notify_all()
+            return
         if scenario.status:
             await _send_json(
                 writer,

@@ -34,11 +34,12 @@ def parse_rate(text: str) -> tuple[int, int]:
 
 
 async def check_rate(user, client_id: str | None = None) -> None:
-    """Count one message for `user`; refuse it past CHAT_RATE_LIMIT."""
+    """Count one message for `user`; refuse it past CHAT_RATE_LIMIT (a sliding window:
+    never more than N in any window-length interval, across processes)."""
     limit, window = parse_rate(settings.CHAT_RATE_LIMIT)
-    count = await get_store().hit(f"user:{user.pk}", window)
-    if count > limit:
-        retry_after = math.ceil((window - time.time() % window) * 10) / 10
+    wait = await get_store().hit(f"user:{user.pk}", limit, window)
+    if wait is not None:
+        retry_after = max(0.1, math.ceil(wait * 10) / 10)
         raise ProtocolError(
             protocol.RATE_LIMITED,
             f"Too many messages: the limit is {settings.CHAT_RATE_LIMIT}. Try again in {retry_after:g} s.",

@@ -5,11 +5,13 @@ socket joins the conversation's group *before* it reads this state, so a snapsho
 plus the deltas received after it always add up to the whole text (see docs/architecture.md).
 In-process (no REDIS_URL) a dict serves a single process; with REDIS_URL the same
 operations run against Redis so any Daphne process can read any answer.
-It also holds the per-user rate-limit counters, for the same reason.
+It also holds the per-user rate-limit logs, for the same reason.
 """
 import asyncio
 import time
+import uuid
 import weakref
+from collections import deque
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,7 +42,7 @@ def answer_keys(message_id) -> tuple[str, str, str]:
 class MemoryStore:
     def __init__(self):
         self._answers: dict[str, LiveAnswer] = {}
-        self._counters: dict[str, tuple[int, float]] = {}
+        self._rates: dict[str, deque[float]] = {}
 
     async def start(self, message_id: str) -> None:
         self._answers[message_id] = LiveAnswer("", "", 0, time.time())
@@ -74,15 +76,22 @@ class MemoryStore:
     async def drop(self, message_id: str) -> None:
         self._answers.pop(message_id, None)
 
-    async def hit(self, key: str, window: float) -> int:
-        """Count one event in the current fixed window of `window` seconds; return the count."""
-        now = time.time()
-        bucket = f"{key}:{int(now // window)}"
-        count, _ = self._counters.get(bucket, (0, 0))
-        self._counters[bucket] = (count + 1, now + window)
-        if len(self._counters) > 10_000:  # forget expired windows now and then
-            self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
-        return count + 1
+    async def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float | None:
+        """Sliding window: take one event if fewer than `limit` were taken in the last `window`
+        seconds; None when taken, else the seconds until the oldest of them leaves the window.
+
+        Refused events are not logged, so a client hammering the limit gets in again on time.
+        """
+        now = time.time() if now is None else now
+        log = self._rates.setdefault(key, deque())
+        while log and log[0] <= now - window:
+            log.popleft()
+        if len(log) >= limit:
+            return log[0] + window - now if log else window
+        log.append(now)
+        if len(self._rates) > 10_000:  # forget idle users now and then
+            self._rates = {k: v for k, v in self._rates.items() if v and v[-1] > now - window}
+        return None
 
 
 class RedisStore:
@@ -151,12 +160,32 @@ class RedisStore:
             pipe.delete(*self._keys(message_id)).zrem(running_key(), message_id)
             await pipe.execute()
 
-    async def hit(self, key: str, window: float) -> int:
-        bucket = f"{settings.CHAT_REDIS_PREFIX}:rate:{key}:{int(time.time() // window)}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(bucket).expire(bucket, int(window) + 1)
-            count, _ = await pipe.execute()
-        return int(count)
+    async def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float | None:
+        """MemoryStore.hit across processes: the log is a sorted set trimmed and grown in one
+        Lua script, so two processes can never both take the last place."""
+        now = time.time() if now is None else now
+        result = await self._redis.eval(
+            _SLIDING_WINDOW, 1, f"{settings.CHAT_REDIS_PREFIX}:rate:{key}",
+            repr(now), repr(float(window)), limit, uuid.uuid4().hex,
+        )
+        return None if result is None else float(result)
+
+
+# KEYS[1] the log; ARGV now, window, limit, a unique member. Returns nil when the event is
+# taken, else the wait in seconds (a string: Lua numbers become integers on the way out).
+# The clock is the caller's, not Redis TIME: processes on one host share it, and tests set it.
+_SLIDING_WINDOW = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+  if not oldest then return tostring(window) end
+  return tostring(tonumber(oldest) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return nil
+"""
 
 
 # The Redis client is bound to the event loop that created it: one store per loop.

@@ -161,6 +161,9 @@ if LLM_EXTRA_BODY is not None and not isinstance(LLM_EXTRA_BODY, dict):
     raise ImproperlyConfigured("LLM_EXTRA_BODY must be a JSON object.")
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+# An upstream that accepts and then says nothing fails after these, retries included.
+LLM_FIRST_TOKEN_TIMEOUT = env.float("LLM_FIRST_TOKEN_TIMEOUT", default=30.0)
+LLM_IDLE_TIMEOUT = env.float("LLM_IDLE_TIMEOUT", default=20.0)
 LLM_DEMO_DELAY = env.float("LLM_DEMO_DELAY", default=0.03)
 # The model's context window in tokens, and the part of it kept free for the answer: the
 # oldest turns are left out of a request past the difference (chat.selectors.answer_context).

@@ -39,10 +39,13 @@ _MESSAGE_CLASSES: dict[str, type[BaseMessage]] = {
     "assistant": AIMessage,
 }
 
-# Timeouts and retries: a reasoning model may think silently for a long while, so the read
-# timeout applies per chunk (LLM_TIMEOUT, 60 s by default) while connecting fails fast (10 s).
-# The SDK retries only before any token arrives (429/5xx/connect errors), so retries never
-# duplicate text; two retries with server-directed backoff ride out blips without long waits.
+# Timeouts and retries: the SDK retries only before any token arrives (429/5xx/connect errors
+# and its own read timeouts), so retries never duplicate text; two retries with
+# server-directed backoff ride out blips without long waits. Connecting fails fast (10 s).
+# The SDK's read timeout (LLM_TIMEOUT) is per request, so a server that accepts and then says
+# nothing would cost (retries + 1) x LLM_TIMEOUT: stream() bounds the wait on the clock
+# instead, retries included: LLM_FIRST_TOKEN_TIMEOUT until the first token, then
+# LLM_IDLE_TIMEOUT between chunks.
 CONNECT_TIMEOUT = 10.0
 
 
@@ -104,18 +107,35 @@ class LangChainProvider:
 
     async def stream(self, messages: list[tuple[str, str]]) -> AsyncIterator[Chunk | Usage]:
         usage: Usage | None = None
-        started = False
+        started = False  # some chunk arrived
+        answering = False  # some text arrived: from now on the idle limit applies
+        loop = asyncio.get_running_loop()
+        first_token_by = loop.time() + self.config.first_token_timeout
         try:
             chat_model = self._chat_model()
             # aclosing: stopping us closes LangChain's stream. (Its astream() does not aclose its
             # inner _astream(); the loop's async-generator finalizer closes the HTTP response a few
             # milliseconds later. On cancellation the response is closed during the unwinding.)
             async with aclosing(chat_model.astream(to_langchain_messages(messages))) as upstream:
-                async for message in upstream:
+                while True:
+                    limit = asyncio.timeout_at(
+                        loop.time() + self.config.idle_timeout if answering else first_token_by
+                    )
+                    try:
+                        async with limit:
+                            message = await anext(upstream)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        if limit.expired():
+                            raise UpstreamError(self._silence(answering)) from None
+                        raise
                     started = True
                     if self.stream_reasoning and (reasoning := message.additional_kwargs.get("reasoning_content")):
+                        answering = True
                         yield Chunk("reasoning", reasoning)
                     if text := _text(message.content):
+                        answering = True
                         yield Chunk("content", text)
                     if message.usage_metadata:
                         usage = Usage(
@@ -127,6 +147,13 @@ class LangChainProvider:
             raise UpstreamError(describe(exc, self.config.timeout, started=started)) from exc
         if usage is not None:
             yield usage
+
+    def _silence(self, answering: bool) -> str:
+        if answering:
+            return (f"The model server stopped mid-answer: nothing received for "
+                    f"{self.config.idle_timeout:g} s (LLM_IDLE_TIMEOUT).")
+        return (f"The model server sent no answer within {self.config.first_token_timeout:g} s "
+                f"(LLM_FIRST_TOKEN_TIMEOUT).")
 
 
 def _text(content: str | list) -> str:
@@ -160,7 +187,7 @@ def describe(exc: BaseException, timeout: float, *, started: bool = False) -> st
             text = f"The model server answered HTTP {status}."
         return f"{text} {detail}" if detail else text
     if isinstance(exc, _TIMEOUTS):
-        return f"The model server stopped responding (nothing received for {timeout:g} s)."
+        return f"The model server stopped responding (nothing received for {timeout:g} s, LLM_TIMEOUT)."
     if isinstance(exc, _CONNECTION) and not started:
         return "Could not connect to the model server."
     if isinstance(exc, _CONNECTION):

@@ -32,8 +32,12 @@ class LLMConfig:
     base_url: str | None = None
     api_key: str | None = None
     extra_body: dict | None = None  # merged into every upstream request body
-    timeout: float = 60.0  # read timeout per chunk, seconds
+    timeout: float = 60.0  # the HTTP client's read timeout, per request and per read, seconds
     max_retries: int = 2
+    # Wall-clock limits of one answer, retries included: from the request to its first token
+    # (content or reasoning), and between two chunks after it.
+    first_token_timeout: float = 30.0
+    idle_timeout: float = 20.0
     demo_delay: float = 0.03  # seconds between demo tokens
 
     def cache_key(self) -> tuple:
@@ -49,6 +53,8 @@ class LLMConfig:
             extra,
             self.timeout,
             self.max_retries,
+            self.first_token_timeout,
+            self.idle_timeout,
             self.demo_delay,
         )
 

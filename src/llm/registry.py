@@ -51,6 +51,10 @@ def config_from_settings() -> LLMConfig:
         extra_body=getattr(settings, "LLM_EXTRA_BODY", None) or None,
         timeout=float(getattr(settings, "LLM_TIMEOUT", None) or defaults.timeout),
         max_retries=int(_or_default(getattr(settings, "LLM_MAX_RETRIES", None), defaults.max_retries)),
+        first_token_timeout=float(
+            getattr(settings, "LLM_FIRST_TOKEN_TIMEOUT", None) or defaults.first_token_timeout
+        ),
+        idle_timeout=float(getattr(settings, "LLM_IDLE_TIMEOUT", None) or defaults.idle_timeout),
         demo_delay=float(_or_default(getattr(settings, "LLM_DEMO_DELAY", None), defaults.demo_delay)),
     )
 

@@ -7,8 +7,10 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 
 
-async def connect(path: str, cookie: str | None = None, origin: str = "http://localhost"):
-    headers = [(b"origin", origin.encode())]
+async def connect(path: str, cookie: str | None = None, origin: str = "http://localhost",
+                  host: str = "localhost"):
+    # A browser on http://localhost: the Origin is the page's, the Host the socket's server.
+    headers = [(b"origin", origin.encode()), (b"host", host.encode())]
     if cookie:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     socket = WebsocketCommunicator(application, path, headers=headers)

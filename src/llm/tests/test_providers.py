@@ -258,3 +258,56 @@ def test_provider_from_settings():
             "demo", extra_body={"x": 1}, timeout=7.0, max_retries=2, demo_delay=0.0
         )
         assert provider_from_settings().name == "demo"
+
+
+# --- an upstream that accepts and then says nothing (issue 7, item 6) ----------------------------
+async def test_silent_upstream_fails_after_the_first_token_timeout_without_retrying(upstream):
+    """Not (retries + 1) x LLM_TIMEOUT: one wall-clock limit to the first token, retries included."""
+    upstream.enqueue(*(Scenario(silent=True) for _ in range(3)))
+    provider = get_provider(config(upstream, timeout=60.0, max_retries=2, first_token_timeout=0.5))
+    _, error = await collect_until_error(provider)
+    assert str(error) == "The model server sent no answer within 0.5 s (LLM_FIRST_TOKEN_TIMEOUT)."
+    assert len(upstream.requests) == 1  # the SDK did not retry a timed-out attempt
+    assert await upstream.async_wait_for_client_close(2.0)  # and the request was closed
+
+
+async def test_headers_then_nothing_is_the_first_token_timeout(upstream):
+    upstream.enqueue(Scenario(hang_after=0))
+    provider = get_provider(config(upstream, timeout=60.0, max_retries=2, first_token_timeout=0.5))
+    _, error = await collect_until_error(provider)
+    assert "0.5 s (LLM_FIRST_TOKEN_TIMEOUT)" in str(error)
+    assert len(upstream.requests) == 1
+
+
+async def test_an_empty_first_chunk_is_not_a_first_token(upstream):
+    """A role-only chunk then silence: still waiting for the first token, not idling."""
+    upstream.enqueue(Scenario(content=["", "late"], hang_after=1))
+    provider = get_provider(config(upstream, timeout=60.0, first_token_timeout=0.5, idle_timeout=30.0))
+    items, error = await collect_until_error(provider)
+    assert items == []
+    assert "0.5 s (LLM_FIRST_TOKEN_TIMEOUT)" in str(error)
+
+
+@pytest.mark.parametrize("provider_name", ["openai", "deepseek"])
+async def test_silence_mid_answer_is_the_idle_timeout_and_keeps_the_text(upstream, provider_name):
+    upstream.enqueue(Scenario.words("one two three", hang_after=2))
+    provider = get_provider(config(upstream, provider_name, timeout=60.0, first_token_timeout=30.0,
+                                   idle_timeout=0.5))
+    items, error = await collect_until_error(provider)
+    assert text(items) == "one two"
+    assert str(error) == "The model server stopped mid-answer: nothing received for 0.5 s (LLM_IDLE_TIMEOUT)."
+    assert await upstream.async_wait_for_client_close(2.0)
+
+
+async def test_slow_but_steady_answers_are_not_cut_by_the_first_token_limit(upstream):
+    """The first-token limit stops counting once text flows; each gap is under the idle limit."""
+    upstream.enqueue(Scenario.words("a b c d e f", delay=0.2))
+    provider = get_provider(config(upstream, first_token_timeout=0.5, idle_timeout=5.0))
+    assert text(await collect(provider)) == "a b c d e f"
+
+
+def test_timeouts_come_from_settings(settings):
+    settings.LLM_FIRST_TOKEN_TIMEOUT = 12
+    settings.LLM_IDLE_TIMEOUT = 3.5
+    found = config_from_settings()
+    assert (found.first_token_timeout, found.idle_timeout) == (12.0, 3.5)
