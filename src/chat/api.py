@@ -7,6 +7,7 @@ Routes live in api_conversations (history, rename, delete, export) and api_sse
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
@@ -61,6 +62,13 @@ api = NinjaAPI(
 @api.exception_handler(ApiError)
 def _api_error(request, exc: ApiError):
     return error_response(exc.status, exc.code, exc.message, retry_after=exc.retry_after)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_response(413, protocol.TOO_LARGE,
+                          f"The request body is larger than the server takes ({limit:,} bytes).")
 
 
 @api.exception_handler(protocol.ProtocolError)

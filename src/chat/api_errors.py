@@ -11,9 +11,10 @@ PROTOCOL_STATUS = {
     protocol.RATE_LIMITED: 429,
     protocol.TOO_MANY_ANSWERS: 429,
     protocol.INTERNAL: 500,
+    protocol.TOO_LARGE: 413,
 }
 STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "busy", 422: "invalid", 429: "rate_limited"}
+                405: "method_not_allowed", 409: "busy", 413: protocol.TOO_LARGE, 422: "invalid", 429: "rate_limited"}
 
 
 class ApiError(Exception):

@@ -9,6 +9,7 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
+from . import protocol
 from .history import TITLE_MAX
 
 
@@ -91,7 +92,7 @@ class RenameIn(Schema):
     @classmethod
     def _clean_title(cls, value: str) -> str:
         value = _storable(value).strip()
-        if not value:
+        if protocol.is_blank(value):  # zero-width characters only, too
             raise ValueError("the title is blank")
         if len(value) > TITLE_MAX:
             raise ValueError(f"the title has {len(value)} characters; the limit is {TITLE_MAX}")

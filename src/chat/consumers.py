@@ -16,10 +16,6 @@ from . import actions, fanout, protocol, recovery, selectors, services
 
 log = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_FORBIDDEN = 4003
-CLOSE_TOO_MANY_SOCKETS = 4029  # addition: CHAT_MAX_SOCKETS_PER_USER open on this process
-
 # Sockets open per user on this process: every frame of a conversation costs one send
 # per socket, so one user's fan-out is capped before it can starve everyone else.
 _sockets_per_user: Counter = Counter()
@@ -35,10 +31,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(CLOSE_UNAUTHENTICATED)
+            await self.close(protocol.CLOSE_UNAUTHENTICATED)
             return
         if _sockets_per_user[user.pk] >= settings.CHAT_MAX_SOCKETS_PER_USER:
-            await self.close(CLOSE_TOO_MANY_SOCKETS)
+            await self.close(protocol.CLOSE_TOO_MANY_SOCKETS)
             return
         self.counted_user = user.pk
         _sockets_per_user[user.pk] += 1
@@ -48,7 +44,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             user=user, conversation_id=self.conversation_id
         )
         if access is selectors.Access.OTHER:
-            await self.close(CLOSE_FORBIDDEN)
+            await self.close(protocol.CLOSE_FORBIDDEN)
             return
         # The group of this user's conversation of that id (see fanout): if another user
         # creates it later, nothing of theirs is ever published here.
@@ -58,7 +54,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             await self.send_frame(await actions.snapshot(user.pk, self.conversation_id))
         except services.NotOwner:  # taken by another user between the two reads
-            await self.close(CLOSE_FORBIDDEN)
+            await self.close(protocol.CLOSE_FORBIDDEN)
 
     async def disconnect(self, code):
         if self.counted_user is not None:
@@ -76,7 +72,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         current = await database_sync_to_async(session_user_id)(getattr(session, "session_key", None))
         if current != user.pk:
-            await self.close(CLOSE_UNAUTHENTICATED)
+            await self.close(protocol.CLOSE_UNAUTHENTICATED)
             return
         try:
             frame = protocol.parse_client_frame(text_data)
@@ -84,7 +80,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except protocol.ProtocolError as refusal:
             await self.send_frame(protocol.error_frame(refusal))
         except services.NotOwner:
-            await self.close(CLOSE_FORBIDDEN)
+            await self.close(protocol.CLOSE_FORBIDDEN)
         except Exception:
             log.exception("frame failed in conversation %s", self.conversation_id)
             await self.send_frame(protocol.error_frame(

@@ -5,6 +5,7 @@ carrying the contract's error code; server frames are built only by the function
 below, so their shapes cannot drift apart between the socket and SSE transports.
 """
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,18 @@ BUSY = "busy"
 RATE_LIMITED = "rate_limited"
 TOO_MANY_ANSWERS = "too_many_answers"  # addition: CHAT_MAX_ANSWERS_PER_USER running already
 INTERNAL = "internal"
+# HTTP API only: a request body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (HTTP 413).
+TOO_LARGE = "too_large"
+
+# --- WebSocket close codes (contract: "WebSocket") ---------------------------------------
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_FORBIDDEN = 4003  # another user's conversation
+CLOSE_TOO_MANY_SOCKETS = 4029  # addition: CHAT_MAX_SOCKETS_PER_USER open on this process
+# A socket path that is no conversation (not /ws/chat/<uuid>/): accepted, then closed.
+CLOSE_NO_SUCH_PATH = 4004
+# A client frame over the server's message size limit (1 MiB): RFC 6455 "message too big",
+# sent by Daphne's WebSocket layer itself (see config/ws_server.py).
+CLOSE_MESSAGE_TOO_BIG = 1009
 
 CLIENT_ID_MAX = 100
 
@@ -70,7 +83,9 @@ def parse_client_frame(text: str | None) -> ClientFrame:
         raise ProtocolError(BAD_REQUEST, "Frames must be JSON text, not binary.")
     try:
         frame = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
+        # ValueError covers JSONDecodeError and an integer of more than 4,300 digits
+        # (Python's int conversion limit), e.g. `"client_id": 1111...`.
         raise ProtocolError(BAD_REQUEST, "The frame is not valid JSON.") from None
     if not isinstance(frame, dict):
         raise ProtocolError(BAD_REQUEST, "A frame must be a JSON object with a \"type\".")
@@ -97,7 +112,7 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
     content = body.get("content")
     if not isinstance(content, str):
         raise ProtocolError(BAD_REQUEST, "\"content\" must be a string.", client_id=client_id)
-    if not content.strip():
+    if is_blank(content):
         raise ProtocolError(BAD_REQUEST, "The message is blank.", client_id=client_id)
     if _unstorable(content) or (client_id is not None and _unstorable(client_id)):
         raise ProtocolError(
@@ -111,6 +126,17 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
             client_id=client_id,
         )
     return MessageSend(content=content, client_id=client_id)
+
+
+# Characters that show nothing but are not whitespace to str.strip(): fillers of the
+# Hangul and Braille blocks (format characters, category Cf, are caught by category).
+_INVISIBLE = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def is_blank(text: str) -> bool:
+    """Nothing visible: whitespace, zero-width and other format characters (U+200B-U+200D,
+    U+2060, U+FEFF, soft hyphens, direction marks), invisible fillers."""
+    return all(ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 def _unstorable(text: str) -> bool:

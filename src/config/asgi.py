@@ -12,7 +12,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from config import ws_server  # noqa: E402
 from config.origin import SameOriginValidator  # noqa: E402
+
+ws_server.install()  # oversized frames: close code 1009 instead of a dropped connection
 
 application = ProtocolTypeRouter(
     {

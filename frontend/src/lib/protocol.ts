@@ -140,6 +140,8 @@ export function parseServerFrame(text: string): ServerFrame | null {
 
 export const CLOSE_NOT_LOGGED_IN = 4001;
 export const CLOSE_FORBIDDEN = 4003;
+/** The socket path names no conversation (not /ws/chat/<uuid>/): retrying cannot help. */
+export const CLOSE_NO_SUCH_PATH = 4004;
 /** The user has CHAT_MAX_SOCKETS_PER_USER sockets open on that server process. */
 export const CLOSE_TOO_MANY_SOCKETS = 4029;
 

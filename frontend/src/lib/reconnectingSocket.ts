@@ -4,7 +4,7 @@
  * reported so the UI can ask for a login or show "not found".
  */
 
-import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, CLOSE_TOO_MANY_SOCKETS } from './protocol';
+import { CLOSE_FORBIDDEN, CLOSE_NO_SUCH_PATH, CLOSE_NOT_LOGGED_IN, CLOSE_TOO_MANY_SOCKETS } from './protocol';
 
 export type ConnectionState = 'connecting' | 'online' | 'reconnecting' | 'offline';
 
@@ -45,7 +45,7 @@ export class ReconnectingSocket {
 
   constructor(options: ReconnectingSocketOptions) {
     this.options = {
-      terminalCodes: [CLOSE_NOT_LOGGED_IN, CLOSE_FORBIDDEN],
+      terminalCodes: [CLOSE_NOT_LOGGED_IN, CLOSE_FORBIDDEN, CLOSE_NO_SUCH_PATH],
       slowCodes: [CLOSE_TOO_MANY_SOCKETS],
       minDelayMs: 500,
       maxDelayMs: 10_000,
