@@ -1,7 +1,8 @@
-import { memo, useEffect, useRef, useState, type ComponentProps } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, type ComponentProps, type ReactNode } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
 import remarkGfm from 'remark-gfm';
 import { CopyButton } from '../../../components/ui/CopyButton';
+import { splitBlocks } from '../markdown/blocks';
 
 interface MdastNode {
   type: string;
@@ -25,16 +26,13 @@ function remarkHtmlAsText() {
 
 function CodeBlock({ children, node: _node, ...rest }: ComponentProps<'pre'> & { node?: unknown }) {
   const pre = useRef<HTMLPreElement>(null);
+  // The copy button sits in its own bar above the code, so it never hides a line's end.
   return (
-    <div className="group relative">
-      <div className="absolute top-1 right-1 opacity-70 group-hover:opacity-100 focus-within:opacity-100">
+    <div className="code-block overflow-hidden rounded-md bg-zinc-100 dark:bg-zinc-900">
+      <div className="flex justify-end px-1 pt-1 opacity-70 hover:opacity-100 focus-within:opacity-100">
         <CopyButton label="Copy code" text={() => pre.current?.textContent ?? ''} />
       </div>
-      <pre
-        ref={pre}
-        {...rest}
-        className="overflow-x-auto rounded-md bg-zinc-100 p-3 pr-10 text-sm dark:bg-zinc-900"
-      >
+      <pre ref={pre} {...rest} className="overflow-x-auto px-3 pb-3 text-sm">
         {children}
       </pre>
     </div>
@@ -74,18 +72,56 @@ function useHighlightPlugins(wanted: boolean): RehypePlugins | undefined {
   return plugins ?? undefined;
 }
 
-/** Message text rendered as GitHub-flavoured Markdown, safely (no raw HTML). */
-export const Markdown = memo(function Markdown({ text }: { text: string }) {
+/**
+ * One run of top-level blocks. Memoized on its text: a run that is closed never changes,
+ * so it is parsed and highlighted once. `rehypePlugins` is undefined for the open tail
+ * (code stays plain until its block closes) and while the highlighter loads.
+ */
+const Block = memo(function Block({ text, rehypePlugins }: { text: string; rehypePlugins: RehypePlugins | undefined }) {
+  return (
+    <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} components={components}>
+      {text}
+    </ReactMarkdown>
+  );
+});
+
+/**
+ * Message text rendered as GitHub-flavoured Markdown, safely (no raw HTML).
+ * `streaming`: the text is still growing; its last run of blocks is open and rendered
+ * without highlighting, every run before it is rendered once (see ../markdown/blocks.ts).
+ */
+export const Markdown = memo(function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
   const rehypePlugins = useHighlightPlugins(text.includes('```') || text.includes('~~~'));
+  const { blocks } = useMemo(() => splitBlocks(text), [text]);
+  const last = blocks.length - 1;
   return (
     <div className="markdown">
-      <ReactMarkdown
-        remarkPlugins={remarkPlugins}
-        rehypePlugins={rehypePlugins}
-        components={components}
-      >
-        {text}
-      </ReactMarkdown>
+      {blocks.map((block, index) => (
+        // Index keys: runs only ever grow at the end, or merge back into the tail.
+        <BlockSeparated key={index} first={index === 0}>
+          <Block text={block} rehypePlugins={streaming && index === last ? undefined : rehypePlugins} />
+        </BlockSeparated>
+      ))}
     </div>
   );
 });
+
+/** The whole text as one piece: what the runs must add up to (the tests' reference). */
+export function MarkdownWhole({ text }: { text: string }) {
+  const rehypePlugins = useHighlightPlugins(true);
+  return (
+    <div className="markdown">
+      <Block text={text} rehypePlugins={rehypePlugins} />
+    </div>
+  );
+}
+
+/** The newline text node react-markdown puts between top-level elements, between runs too. */
+function BlockSeparated({ first, children }: { first: boolean; children: ReactNode }) {
+  return (
+    <>
+      {first ? null : '\n'}
+      {children}
+    </>
+  );
+}

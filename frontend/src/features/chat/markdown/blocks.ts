@@ -1,0 +1,105 @@
+/**
+ * Splits Markdown into runs of top-level blocks that render, one run at a time, exactly
+ * as the whole text does. A streaming answer then re-parses only its last run (the open
+ * tail) on each delta; the runs before it never change and stay memoized.
+ *
+ * A cut is made only where CommonMark cannot carry state across it:
+ * - after a blank line, before a line at column 0 that is not a list marker (a blank line
+ *   followed by such a line closes every container; a list marker could continue a list,
+ *   turning it loose, so we never cut there) — and not inside a fenced code block or one of
+ *   the HTML blocks that run past blank lines (comments, <pre>, <script>, …);
+ * - after the closing fence of a code block that opened at column 0.
+ * Cutting less often than possible is always correct, only slower; so every rule errs on
+ * the side of not cutting.
+ *
+ * Link reference and footnote definitions act on the whole document (a definition at the
+ * end changes a link at the start, footnotes are numbered and collected at the end): when
+ * a line looks like one, the text is not split at all (`whole: true`).
+ */
+
+export interface Split {
+  /** The runs, in order; joined they are the text. */
+  blocks: string[];
+  /** True when the text must be rendered as one piece (it has a definition line). */
+  whole: boolean;
+}
+
+const DEFINITION = /^ {0,3}\[[^\]]+\]:/;
+const LIST_MARKER = /^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)/;
+const FENCE = /^( {0,3})(`{3,}|~{3,})(.*)$/;
+// HTML blocks of CommonMark kinds 1-5 end at a marker, not at a blank line.
+const HTML_BLOCKS: [RegExp, RegExp][] = [
+  [/^ {0,3}<(?:script|pre|style|textarea)(?:[\s>]|$)/i, /<\/(?:script|pre|style|textarea)>/i],
+  [/^ {0,3}<!--/, /-->/],
+  [/^ {0,3}<\?/, /\?>/],
+  [/^ {0,3}<![A-Za-z]/, />/],
+  [/^ {0,3}<!\[CDATA\[/, /\]\]>/],
+];
+
+function isBlank(line: string): boolean {
+  return line.trim() === '';
+}
+
+export function splitBlocks(text: string): Split {
+  const blocks: string[] = [];
+  let start = 0; // where the current run begins
+  let pos = 0; // where the current line begins
+  let fence: { char: string; length: number; indent: number } | null = null;
+  let htmlEnd: RegExp | null = null;
+  let previousBlank = false;
+  let runHasContent = false; // a run of blank lines alone would render as nothing
+
+  while (pos < text.length) {
+    const newline = text.indexOf('\n', pos);
+    const end = newline === -1 ? text.length : newline + 1;
+    const line = text.slice(pos, newline === -1 ? text.length : newline).replace(/\r$/, '');
+
+    if (fence) {
+      const close = FENCE.exec(line);
+      if (close && close[2][0] === fence.char && close[2].length >= fence.length && close[3].trim() === '') {
+        const topLevel = fence.indent === 0;
+        fence = null;
+        // A closed top-level fence ends its block: cut after it once the next line has begun
+        // (a blank next line is left to the rule below).
+        if (topLevel && newline !== -1 && end < text.length && text[end] !== '\n' && text[end] !== '\r') {
+          blocks.push(text.slice(start, end));
+          start = end;
+          runHasContent = false;
+        }
+      }
+      previousBlank = false;
+      pos = end;
+      continue;
+    }
+    if (htmlEnd) {
+      if (htmlEnd.test(line)) htmlEnd = null;
+      previousBlank = isBlank(line);
+      pos = end;
+      continue;
+    }
+
+    if (DEFINITION.test(line)) return { blocks: [text], whole: true };
+
+    if (previousBlank && runHasContent && /^\S/.test(line) && !LIST_MARKER.test(line)) {
+      blocks.push(text.slice(start, pos));
+      start = pos;
+    }
+    if (!isBlank(line)) runHasContent = true;
+
+    const open = FENCE.exec(line);
+    if (open && !(open[2][0] === '`' && open[3].includes('`'))) {
+      fence = { char: open[2][0], length: open[2].length, indent: open[1].length };
+    } else {
+      for (const [opening, closing] of HTML_BLOCKS) {
+        if (opening.test(line)) {
+          if (!closing.test(line.slice(line.indexOf('<') + 2))) htmlEnd = closing;
+          break;
+        }
+      }
+    }
+    previousBlank = isBlank(line);
+    pos = end;
+  }
+  if (start < text.length || blocks.length === 0) blocks.push(text.slice(start));
+  return { blocks, whole: false };
+}
