@@ -29,6 +29,23 @@ const arg = (name, fallback) => {
 };
 const TOKENS = arg('tokens', '3000,12000');
 const RATES = arg('rates', '50,150');
+// --profile S: take a CPU profile from S seconds into the stream to its end, print the top self times.
+const PROFILE = process.argv.includes('--profile') ? arg('profile', '0')[0] : 0;
+
+function printProfile(profile) {
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const { functionName, url, lineNumber } = byId.get(id).callFrame;
+    const key = `${functionName || '(anonymous)'} ${url.split('/').pop()}:${lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  console.log(`profile: ${total.toFixed(0)} ms sampled; top self time:`);
+  [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
+    .forEach(([key, ms]) => console.log(`  ${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${key}`));
+}
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -172,13 +189,20 @@ async function measure(browser, base, tokens, rate) {
   await page.waitForFunction(() => window.__bench.deltas > 0, null, { timeout: 60_000 });
   const samples = [];
   const started = Date.now();
+  let profiling = false;
   for (;;) {
     const [deltas, done] = await page.evaluate(() => [window.__bench.deltas, window.__bench.doneAt]);
     samples.push({ deltas, task: await taskSeconds() });
+    if (PROFILE && !profiling && Date.now() - started > PROFILE * 1000) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+      profiling = true;
+    }
     if (done) break;
     if (Date.now() - started > 30 * 60_000) throw new Error('the answer did not finish');
     await new Promise((r) => setTimeout(r, 1000));
   }
+  if (profiling) printProfile((await cdp.send('Profiler.stop')).profile);
   await page.waitForTimeout(1500);
   const b = await page.evaluate(() => window.__bench);
   await context.close();

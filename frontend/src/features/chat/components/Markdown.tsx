@@ -2,7 +2,7 @@ import { memo, useEffect, useMemo, useRef, useState, type ComponentProps, type R
 import ReactMarkdown, { type Components } from 'react-markdown';
 import remarkGfm from 'remark-gfm';
 import { CopyButton } from '../../../components/ui/CopyButton';
-import { splitBlocks } from '../markdown/blocks';
+import { splitGrown, type Split } from '../markdown/blocks';
 
 interface MdastNode {
   type: string;
@@ -59,6 +59,12 @@ function loadHighlight(): Promise<RehypePlugins> {
   return highlightLoading;
 }
 
+// Fetch and compile it once the page is idle, not in the frame where the first code block
+// of a streaming answer closes.
+if (typeof window !== 'undefined' && 'requestIdleCallback' in window) {
+  requestIdleCallback(() => void loadHighlight().catch(() => undefined), { timeout: 5000 });
+}
+
 function useHighlightPlugins(wanted: boolean): RehypePlugins | undefined {
   const [plugins, setPlugins] = useState(highlightPlugins);
   useEffect(() => {
@@ -92,10 +98,18 @@ const Block = memo(function Block({ text, rehypePlugins }: { text: string; rehyp
  */
 export const Markdown = memo(function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
   const rehypePlugins = useHighlightPlugins(text.includes('```') || text.includes('~~~'));
-  const { blocks } = useMemo(() => splitBlocks(text), [text]);
+  const previous = useRef<{ text: string; split: Split } | null>(null);
+  const { blocks } = useMemo(() => {
+    const split = splitGrown(text, previous.current);
+    previous.current = { text, split };
+    return split;
+  }, [text]);
   const last = blocks.length - 1;
+  // An answer that streamed here can grow to thousands of blocks: let the browser skip the
+  // layout and paint of those off screen (each keeps its measured size once rendered).
+  const [streamed] = useState(streaming);
   return (
-    <div className="markdown">
+    <div className={streamed ? 'markdown streamed' : 'markdown'}>
       {blocks.map((block, index) => (
         // Index keys: runs only ever grow at the end, or merge back into the tail.
         <BlockSeparated key={index} first={index === 0}>

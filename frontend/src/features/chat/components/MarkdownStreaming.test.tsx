@@ -1,6 +1,6 @@
 import { render, waitFor } from '@testing-library/react';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { splitBlocks } from '../markdown/blocks';
+import { splitBlocks, splitGrown, type Split } from '../markdown/blocks';
 import { Markdown, MarkdownWhole } from './Markdown';
 
 /** Deterministic delta sizes 1..max, like a model's tokens but cut anywhere. */
@@ -18,7 +18,7 @@ function deltas(text: string, max = 7, seed = 7): string[] {
 
 function wholeHtml(text: string): string {
   const { container, unmount } = render(<MarkdownWhole text={text} />);
-  const html = container.innerHTML;
+  const html = container.firstElementChild!.innerHTML;
   unmount();
   return html;
 }
@@ -34,7 +34,7 @@ function streamedHtml(text: string, max: number, checkEachStep = false): string 
     if (checkEachStep) expect(container.textContent).toBe(textOf(shown));
   }
   rerender(<Markdown text={text} streaming={false} />);
-  const html = container.innerHTML;
+  const html = container.firstElementChild!.innerHTML;
   unmount();
   return html;
 }
@@ -122,5 +122,23 @@ describe('splitBlocks', () => {
   it('does not cut inside an open fence or before a list item', () => {
     expect(splitBlocks('```\na\n\nb').blocks).toHaveLength(1);
     expect(splitBlocks('- a\n\n- b\n\n1. c').blocks).toHaveLength(1);
+  });
+});
+
+describe('splitGrown', () => {
+  it('splits a growing text as splitBlocks does, at every step', () => {
+    for (const text of Object.values(CASES)) {
+      let previous: { text: string; split: Split } | null = null;
+      let shown = '';
+      for (const delta of deltas(text, 5)) {
+        shown += delta;
+        const split = splitGrown(shown, previous);
+        expect(split).toEqual(splitBlocks(shown));
+        previous = { text: shown, split };
+      }
+    }
+    // A list item after a paragraph joins the run before it.
+    const grown = splitGrown('a\n\n- b', { text: 'a\n\nx', split: splitBlocks('a\n\nx') });
+    expect(grown).toEqual(splitBlocks('a\n\n- b'));
   });
 });

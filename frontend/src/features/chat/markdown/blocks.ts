@@ -103,3 +103,21 @@ export function splitBlocks(text: string): Split {
   if (start < text.length || blocks.length === 0) blocks.push(text.slice(start));
   return { blocks, whole: false };
 }
+
+/**
+ * `splitBlocks(text)` for a text that grew from `previous.text`: the runs before the last
+ * are closed, so only the text from the last run on is scanned again. Falls back to a
+ * whole scan when the text did not grow, or when the new tail starts with a list marker
+ * (which may join the run before it).
+ */
+export function splitGrown(text: string, previous: { text: string; split: Split } | null): Split {
+  if (!previous || previous.split.whole || previous.split.blocks.length < 2) return splitBlocks(text);
+  const closed = previous.split.blocks.slice(0, -1);
+  const closedLength = previous.text.length - previous.split.blocks[previous.split.blocks.length - 1].length;
+  if (!text.startsWith(previous.text.slice(0, closedLength))) return splitBlocks(text);
+  const tail = text.slice(closedLength);
+  if (LIST_MARKER.test(tail)) return splitBlocks(text);
+  const rest = splitBlocks(tail);
+  if (rest.whole) return { blocks: [text], whole: true };
+  return { blocks: [...closed, ...rest.blocks], whole: false };
+}
