@@ -89,6 +89,16 @@ export class ChatConnection {
     return this.write({ type: 'message.regenerate' });
   }
 
+  /**
+   * Take back the sends the server has not confirmed (after a 4001 it refused them unread):
+   * their texts, oldest first, for the composer, so nothing is sent unseen after a re-login.
+   */
+  takeUnsent(): string[] {
+    const texts = this.view.chat.pending.map((send) => send.content);
+    this.dispatch({ type: 'local.unsend' });
+    return texts;
+  }
+
   dismissError(): void {
     this.dispatch({ type: 'local.dismissError' });
   }
