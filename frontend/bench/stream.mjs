@@ -232,6 +232,7 @@ async function measure(browser, base, tokens, rate) {
     fpsMin: Math.min(...windows),
     longTasks: inStream.length,
     longestTask: Math.max(0, ...inStream.map((t) => t.duration)),
+    longestAt: inStream.length ? (inStream.reduce((a, t) => (t.duration > a.duration ? t : a)).start - b.firstDeltaAt) / 1000 : 0,
     blocking,
     msPerDelta: perDelta(first, last),
     quarters,
@@ -256,7 +257,7 @@ try {
         results.push(r);
         console.log(
           `${r.label}: ${r.deltas} delta frames in ${r.seconds.toFixed(0)} s | fps median ${r.fpsMedian} min ${r.fpsMin} | ` +
-            `long tasks ${r.longTasks} (longest ${r.longestTask.toFixed(0)} ms), blocking ${r.blocking.toFixed(0)} ms | ` +
+            `long tasks ${r.longTasks} (longest ${r.longestTask.toFixed(0)} ms at ${r.longestAt.toFixed(1)} s), blocking ${r.blocking.toFixed(0)} ms | ` +
             `main thread ${r.msPerDelta.toFixed(2)} ms/delta (quarters ${r.quarters.map((q) => q.toFixed(2)).join(' / ')}) | ` +
             `last token -> visible ${r.lastToVisible.toFixed(0)} ms`,
         );
