@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useRef, useState, type ComponentProps, type ReactNode } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, type ComponentProps } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
 import remarkGfm from 'remark-gfm';
 import { CopyButton } from '../../../components/ui/CopyButton';
@@ -79,15 +79,20 @@ function useHighlightPlugins(wanted: boolean): RehypePlugins | undefined {
 }
 
 /**
- * One run of top-level blocks. Memoized on its text: a run that is closed never changes,
- * so it is parsed and highlighted once. `rehypePlugins` is undefined for the open tail
- * (code stays plain until its block closes) and while the highlighter loads.
+ * One run of top-level blocks, after the newline text node react-markdown puts between
+ * top-level elements (so runs side by side make the same DOM as the whole text). Memoized
+ * on its text: a run that is closed never changes, so it is parsed and highlighted once.
+ * `rehypePlugins` is undefined for the open tail (code stays plain until its block closes)
+ * and while the highlighter loads.
  */
-const Block = memo(function Block({ text, rehypePlugins }: { text: string; rehypePlugins: RehypePlugins | undefined }) {
+const Run = memo(function Run({ text, first, rehypePlugins }: { text: string; first: boolean; rehypePlugins: RehypePlugins | undefined }) {
   return (
-    <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} components={components}>
-      {text}
-    </ReactMarkdown>
+    <>
+      {first ? null : '\n'}
+      <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} components={components}>
+        {text}
+      </ReactMarkdown>
+    </>
   );
 });
 
@@ -112,9 +117,7 @@ export const Markdown = memo(function Markdown({ text, streaming = false }: { te
     <div className={streamed ? 'markdown streamed' : 'markdown'}>
       {blocks.map((block, index) => (
         // Index keys: runs only ever grow at the end, or merge back into the tail.
-        <BlockSeparated key={index} first={index === 0}>
-          <Block text={block} rehypePlugins={streaming && index === last ? undefined : rehypePlugins} />
-        </BlockSeparated>
+        <Run key={index} text={block} first={index === 0} rehypePlugins={streaming && index === last ? undefined : rehypePlugins} />
       ))}
     </div>
   );
@@ -125,17 +128,7 @@ export function MarkdownWhole({ text }: { text: string }) {
   const rehypePlugins = useHighlightPlugins(true);
   return (
     <div className="markdown">
-      <Block text={text} rehypePlugins={rehypePlugins} />
+      <Run text={text} first rehypePlugins={rehypePlugins} />
     </div>
-  );
-}
-
-/** The newline text node react-markdown puts between top-level elements, between runs too. */
-function BlockSeparated({ first, children }: { first: boolean; children: ReactNode }) {
-  return (
-    <>
-      {first ? null : '\n'}
-      {children}
-    </>
   );
 }
