@@ -104,21 +104,39 @@ const Run = memo(function Run({ text, first, rehypePlugins }: { text: string; fi
 export const Markdown = memo(function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
   const rehypePlugins = useHighlightPlugins(text.includes('```') || text.includes('~~~'));
   const previous = useRef<{ text: string; split: Split } | null>(null);
-  const { blocks } = useMemo(() => {
+  const { blocks, definitions } = useMemo(() => {
     const split = splitGrown(text, previous.current);
     previous.current = { text, split };
     return split;
   }, [text]);
   const last = blocks.length - 1;
+  // Link definitions, put before every run. While streaming only those of closed runs: the
+  // tail's may be half written, and the tail resolves its own anyway.
+  const known = streaming ? definitions.filter((definition) => definition.run < last) : definitions;
+  const prelude = known.length ? `${known.map((definition) => definition.line).join('\n')}\n\n` : '';
+  // A run of definitions alone renders nothing, and so gets no separator either.
+  const silent = new Set<number>();
+  for (const run of new Set(definitions.map((definition) => definition.run))) {
+    const lines = blocks[run].split('\n').filter((line) => line.trim()).length;
+    if (lines === definitions.filter((definition) => definition.run === run).length) silent.add(run);
+  }
+  let shown = 0;
   // An answer that streamed here can grow to thousands of blocks: let the browser skip the
   // layout and paint of those off screen (each keeps its measured size once rendered).
   const [streamed] = useState(streaming);
   return (
     <div className={streamed ? 'markdown streamed' : 'markdown'}>
-      {blocks.map((block, index) => (
-        // Index keys: runs only ever grow at the end, or merge back into the tail.
-        <Run key={index} text={block} first={index === 0} rehypePlugins={streaming && index === last ? undefined : rehypePlugins} />
-      ))}
+      {blocks.map((block, index) =>
+        silent.has(index) ? null : (
+          // Index keys: runs only ever grow at the end, or merge back into the tail.
+          <Run
+            key={index}
+            text={prelude + block}
+            first={shown++ === 0}
+            rehypePlugins={streaming && index === last ? undefined : rehypePlugins}
+          />
+        ),
+      )}
     </div>
   );
 });

@@ -16,11 +16,26 @@ function deltas(text: string, max = 7, seed = 7): string[] {
   return out;
 }
 
+/**
+ * The element's HTML with every element's attributes in name order: React adds an attribute
+ * that appears later (a link's title once its definition arrives) after the others, which
+ * changes the serialization, not the DOM's meaning.
+ */
+function html(element: Element): string {
+  const copy = element.cloneNode(true) as Element;
+  for (const node of [copy, ...copy.querySelectorAll('*')]) {
+    const attributes = [...node.attributes].map((a) => [a.name, a.value] as const).sort(([a], [b]) => a.localeCompare(b));
+    for (const [name] of attributes) node.removeAttribute(name);
+    for (const [name, value] of attributes) node.setAttribute(name, value);
+  }
+  return copy.innerHTML;
+}
+
 function wholeHtml(text: string): string {
   const { container, unmount } = render(<MarkdownWhole text={text} />);
-  const html = container.firstElementChild!.innerHTML;
+  const result = html(container.firstElementChild!);
   unmount();
-  return html;
+  return result;
 }
 
 /** Streams `text` delta by delta, then ends the stream; returns the final HTML. */
@@ -34,9 +49,9 @@ function streamedHtml(text: string, max: number, checkEachStep = false): string 
     if (checkEachStep) expect(container.textContent).toBe(textOf(shown));
   }
   rerender(<Markdown text={text} streaming={false} />);
-  const html = container.firstElementChild!.innerHTML;
+  const result = html(container.firstElementChild!);
   unmount();
-  return html;
+  return result;
 }
 
 function textOf(text: string): string {
@@ -57,7 +72,8 @@ const CASES: Record<string, string> = {
     '1. first\n2. second\n   - x\n   - y\n\n   ```js\n   let z = 1;\n\n   z++;\n   ```\n\n3. third\n\n',
     'After the lists.\n\n* star\n+ plus\n\n10) ten\n',
   ].join(''),
-  'reference links defined late': 'See [the docs][d] and [x], and [missing].\n\nMore text.\n\n[d]: https://example.com/docs "Docs"\n[x]: https://x.example\n',
+  'reference links defined late': 'See [the docs][d] and [x], and [missing].\n\nMore text.\n\n[d]: https://example.com/docs "Docs"\n[x]: https://x.example\n\nLater [d] and [X][] again.\n\n[d]: https://second.example (a second [d] loses)\n',
+  'reference links whose definitions are not plain': 'See [a] and [b].\n\n[a]:\n  https://a.example\n  "Title"\n\n# H\n[b]: https://b.example\n',
   'footnotes': 'A claim[^1] and another[^note].\n\nMore.\n\n[^1]: The first.\n[^note]: The second.\n',
   'HTML blocks that run past blank lines': 'Text\n\n<!-- a comment\n\nstill the comment -->\n\n<pre>\n\nx\n</pre>\n\nAfter.\n',
   'headings, quotes, rules and setext headings': '# Title\n\nPara\n\n> quote\n> more\n\n> second quote\n\nSetext\n===\n\n---\n\n***\n\nLast *line*',
@@ -76,7 +92,10 @@ describe('Markdown while streaming', () => {
     it(`renders the same as the whole text: ${name}`, { timeout: 30_000 }, () => {
       const expected = wholeHtml(text);
       expect(streamedHtml(text, 3)).toBe(expected);
-      expect(streamedHtml(text, 11, true)).toBe(expected);
+      // While streaming, definitions in the open tail reach earlier runs only once the tail
+      // closes (re-rendering every run per delta of a definition would undo the point), so
+      // intermediate states are compared only for texts without definitions.
+      expect(streamedHtml(text, 11, !splitBlocks(text).definitions.length)).toBe(expected);
     });
   }
 
@@ -88,6 +107,13 @@ describe('Markdown while streaming', () => {
     expect(second.querySelector('.hljs-keyword')).toBeNull();
     rerender(<Markdown text={open + '```\n'} streaming={false} />);
     expect(container.querySelectorAll('pre')[1].querySelector('.hljs-keyword')).not.toBeNull();
+  });
+
+  it('a definition updates links in earlier blocks once its block closes, while streaming', () => {
+    const { container, rerender } = render(<Markdown text={'See [d].\n\n[d]: https://d.example\n'} streaming />);
+    expect(container.querySelector('a')).toBeNull(); // still in the open tail
+    rerender(<Markdown text={'See [d].\n\n[d]: https://d.example\n\nNext'} streaming />);
+    expect(container.querySelector('a')?.getAttribute('href')).toBe('https://d.example');
   });
 
   it('keeps closed blocks as they are while the tail grows (they are not rendered again)', () => {
@@ -114,9 +140,15 @@ describe('splitBlocks', () => {
     ]);
   });
 
-  it('renders the whole text as one piece when a definition line appears', () => {
-    expect(splitBlocks('[a]\n\nb\n\n[a]: http://x').whole).toBe(true);
-    expect(splitBlocks('a\n\n```\n[a]: http://x\n```\n\nb').whole).toBe(false);
+  it('records plain link definitions, and renders the text as one piece for any other', () => {
+    expect(splitBlocks('[a]\n\nb\n\n[a]: http://x "T"\n[B]: <y>').definitions).toEqual([
+      { line: '[a]: http://x "T"', run: 2 },
+      { line: '[B]: <y>', run: 2 },
+    ]);
+    expect(splitBlocks('[a]\n\nb\n\n[a]: http://x\n"title on the next line"').whole).toBe(true);
+    expect(splitBlocks('# Heading\n[a]: http://x').whole).toBe(true);
+    expect(splitBlocks('Text[^1]\n\n[^1]: a footnote').whole).toBe(true);
+    expect(splitBlocks('a\n\n```\n[a]: http://x\n```\n\nb')).toMatchObject({ whole: false, definitions: [] });
   });
 
   it('does not cut inside an open fence or before a list item', () => {

@@ -12,19 +12,34 @@
  * Cutting less often than possible is always correct, only slower; so every rule errs on
  * the side of not cutting.
  *
- * Link reference and footnote definitions act on the whole document (a definition at the
- * end changes a link at the start, footnotes are numbered and collected at the end): when
- * a line looks like one, the text is not split at all (`whole: true`).
+ * Link reference definitions act on the whole document: a definition at the end changes a
+ * link at the start. Each is recorded (`definitions`, with the run it is in), and the
+ * renderer puts copies of them before every run (a definition renders as nothing; the
+ * first of a label wins, as in the whole document). Only definitions that are plainly
+ * ones are handled so: one whole line, after a blank line, another definition or a closed
+ * fence. Anything else that looks like one (a title on the next line, a definition right
+ * after a heading…) and footnotes (numbered and collected at the end of the document)
+ * make the text render as one piece (`whole: true`): correct, only slower.
  */
+
+export interface Definition {
+  /** The definition's line, without its indentation. */
+  line: string;
+  /** The index of the run it is in. */
+  run: number;
+}
 
 export interface Split {
   /** The runs, in order; joined they are the text. */
   blocks: string[];
-  /** True when the text must be rendered as one piece (it has a definition line). */
+  /** True when the text must be rendered as one piece (see above). */
   whole: boolean;
+  definitions: Definition[];
 }
 
 const DEFINITION = /^ {0,3}\[[^\]]+\]:/;
+const PLAIN_DEFINITION =
+  /^ {0,3}\[(?:[^\[\]\\]|\\.)*\S(?:[^\[\]\\]|\\.)*\]:[ \t]*(?:<[^<>\n]*>|[^\s<]\S*)(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?[ \t]*$/;
 const LIST_MARKER = /^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)/;
 const FENCE = /^( {0,3})(`{3,}|~{3,})(.*)$/;
 // HTML blocks of CommonMark kinds 1-5 end at a marker, not at a blank line.
@@ -48,6 +63,10 @@ export function splitBlocks(text: string): Split {
   let htmlEnd: RegExp | null = null;
   let previousBlank = false;
   let runHasContent = false; // a run of blank lines alone would render as nothing
+  let boundary = true; // the line before ended a block (blank, a definition, a closed fence)
+  let previousDefinition = false;
+  const definitions: Definition[] = [];
+  const whole = (): Split => ({ blocks: [text], whole: true, definitions: [] });
 
   while (pos < text.length) {
     const newline = text.indexOf('\n', pos);
@@ -59,6 +78,7 @@ export function splitBlocks(text: string): Split {
       if (close && close[2][0] === fence.char && close[2].length >= fence.length && close[3].trim() === '') {
         const topLevel = fence.indent === 0;
         fence = null;
+        boundary = true;
         // A closed top-level fence ends its block: cut after it once the next line has begun
         // (a blank next line is left to the rule below).
         if (topLevel && newline !== -1 && end < text.length && text[end] !== '\n' && text[end] !== '\r') {
@@ -74,17 +94,23 @@ export function splitBlocks(text: string): Split {
     if (htmlEnd) {
       if (htmlEnd.test(line)) htmlEnd = null;
       previousBlank = isBlank(line);
+      boundary = false;
       pos = end;
       continue;
     }
 
-    if (DEFINITION.test(line)) return { blocks: [text], whole: true };
+    const definition = DEFINITION.test(line);
+    // A definition continued on the next line (its title, …), or one that is not plainly one.
+    if (previousDefinition && !definition && !isBlank(line)) return whole();
+    if (definition && (line.trimStart().startsWith('[^') || !boundary || !PLAIN_DEFINITION.test(line))) return whole();
 
     if (previousBlank && runHasContent && /^\S/.test(line) && !LIST_MARKER.test(line)) {
       blocks.push(text.slice(start, pos));
       start = pos;
     }
     if (!isBlank(line)) runHasContent = true;
+    if (definition) definitions.push({ line: line.trim(), run: blocks.length });
+    previousDefinition = definition;
 
     const open = FENCE.exec(line);
     if (open && !(open[2][0] === '`' && open[3].includes('`'))) {
@@ -98,10 +124,11 @@ export function splitBlocks(text: string): Split {
       }
     }
     previousBlank = isBlank(line);
+    boundary = previousBlank || definition;
     pos = end;
   }
   if (start < text.length || blocks.length === 0) blocks.push(text.slice(start));
-  return { blocks, whole: false };
+  return { blocks, whole: false, definitions };
 }
 
 /**
@@ -118,6 +145,13 @@ export function splitGrown(text: string, previous: { text: string; split: Split 
   const tail = text.slice(closedLength);
   if (LIST_MARKER.test(tail)) return splitBlocks(text);
   const rest = splitBlocks(tail);
-  if (rest.whole) return { blocks: [text], whole: true };
-  return { blocks: [...closed, ...rest.blocks], whole: false };
+  if (rest.whole) return { blocks: [text], whole: true, definitions: [] };
+  return {
+    blocks: [...closed, ...rest.blocks],
+    whole: false,
+    definitions: [
+      ...previous.split.definitions.filter((definition) => definition.run < closed.length),
+      ...rest.definitions.map((definition) => ({ ...definition, run: definition.run + closed.length })),
+    ],
+  };
 }
