@@ -19,16 +19,20 @@ if [ ! -x "$PDM" ]; then
 fi
 export PDM_CHECK_UPDATE=false
 
-python_deps() {  # python_deps [pdm install args...]
-  local stamp=".venv/.installed-$(cat pdm.lock pyproject.toml | sha1sum | cut -c1-12)$*"
-  stamp="${stamp// /}"
-  if [ ! -e "$stamp" ]; then
-    say "installing Python dependencies (pdm.lock)"
-    [ -d .venv ] || "$PDM" venv create -w venv "$PYTHON" >/dev/null 2>&1 || "$PYTHON" -m venv .venv
-    "$PDM" use -f .venv >/dev/null
-    "$PDM" install --frozen-lockfile "$@"
-    rm -f .venv/.installed-*; touch "$stamp"
+python_deps() {  # python_deps prod|test: what runs, or that and the test tools
+  local sum; sum="$(cat pdm.lock pyproject.toml | sha1sum | cut -c1-12)"
+  # A test install serves a run too; switching between bin/run and bin/test installs nothing.
+  if [ -e ".venv/.installed-$sum-test" ] || [ -e ".venv/.installed-$sum-$1" ]; then return; fi
+  if [ "$1" = test ]; then say "installing Python dependencies (pdm.lock, with the test tools)"
+  else say "installing Python dependencies (pdm.lock, without the test tools)"; fi
+  [ -d .venv ] || "$PDM" venv create -w venv "$PYTHON" >/dev/null 2>&1 || "$PYTHON" -m venv .venv
+  "$PDM" use -f .venv >/dev/null
+  if [ "$1" = test ]; then
+    "$PDM" install --frozen-lockfile -G test
+  else
+    "$PDM" install --frozen-lockfile --prod
   fi
+  rm -f .venv/.installed-*; touch ".venv/.installed-$sum-$1"
 }
 
 frontend_build() {

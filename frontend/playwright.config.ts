@@ -4,13 +4,13 @@
  * `npm run e2e`. CHROMIUM=/path overrides the browser.
  */
 import { defineConfig } from '@playwright/test';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export default defineConfig({
   testDir: './e2e',
   globalSetup: './e2e/global-setup.ts',
-  outputDir: path.join(tmpdir(), 'chat-e2e-results'),
+  // Inside this checkout (ignored by git): clones on one machine do not share it.
+  outputDir: path.join(import.meta.dirname, 'test-results'),
   workers: 1,
   fullyParallel: false,
   retries: 0,

@@ -1,5 +1,6 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
+import { precompress } from './precompress.mjs';
 import react from '@vitejs/plugin-react';
 import tailwindcss from '@tailwindcss/vite';
 
@@ -8,7 +9,7 @@ import tailwindcss from '@tailwindcss/vite';
 // http://localhost:5173/static/@vite/client and /static/src/main.tsx from this server.
 export default defineConfig({
   base: '/static/',
-  plugins: [react(), tailwindcss()],
+  plugins: [react(), tailwindcss(), precompress()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

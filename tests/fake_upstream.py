@@ -393,12 +393,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between chunks")
     parser.add_argument("--words", type=int, default=300, help="length of the default answer")
+    parser.add_argument("--content-file", help="answer with this file's text instead (no reasoning)")
     args = parser.parse_args()
-    default = Scenario.words(
-        markdown_answer(args.words),
-        reasoning=split_words("The user wants a long answer to test streaming. I will write some Markdown."),
-        delay=args.delay,
-    )
+    if args.content_file:
+        with open(args.content_file, encoding="utf-8") as file:
+            default = Scenario.words(file.read(), delay=args.delay)
+    else:
+        default = Scenario.words(
+            markdown_answer(args.words),
+            reasoning=split_words("The user wants a long answer to test streaming. I will write some Markdown."),
+            delay=args.delay,
+        )
     server = FakeUpstream(args.host, args.port, default=default).start()
     print(f"fake upstream listening: LLM_BASE_URL={server.base_url}", flush=True)
     try:

@@ -18,7 +18,7 @@ test('log in: anonymous visitors get the login form, a wrong password is refused
   await expect(page.getByRole('button', { name: 'User menu for alice' })).toBeVisible();
 });
 
-test('log out in one tab; the other shows the re-login dialog, logs in, and resumes with the draft', async ({ page, context }) => {
+test('log out in one tab; the other shows the re-login dialog, logs in, and finds the refused message back in its composer', async ({ page, context }) => {
   await loginWithForm(page, 'alice');
   const other = await context.newPage();
   await other.goto('/');
@@ -46,7 +46,12 @@ test('log out in one tab; the other shows the re-login dialog, logs in, and resu
   await expect(dialog).toBeHidden();
   await expect(badge(other)).toHaveText('Online');
 
-  // The message written before the dialog is sent once, and answered.
+  // The message the server refused is back in the composer, not sent behind the user's back;
+  // sending it now stores it once, and it is answered.
+  await expect(composer(other)).toHaveValue(text);
+  await other.waitForTimeout(500);
+  await expect(other.getByRole('log', { name: 'Conversation' })).toHaveCount(0);
+  await composer(other).press('Enter');
   await other.waitForURL(/\/c\/[0-9a-f-]{36}$/);
   const log = other.getByRole('log', { name: 'Conversation' });
   await expect(log.getByText(text, { exact: true })).toHaveCount(1);

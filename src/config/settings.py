@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",  # trigram indexes for search (chat migration 0002)
     "channels",
+    "ninja",  # /api/docs then loads Swagger UI from our static files, not a CDN
     "accounts",
     "chat",
 ]
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.api_method_not_allowed_as_json",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +144,10 @@ STATICFILES_DIRS = [FRONTEND_DIST]
 # Serve straight from the finders so `daphne` works without a collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Vite names built assets name-<8-character hash>.ext: their content never changes, cache
+# them for good. (The build writes .br and .gz next to each; WhiteNoise picks by
+# Accept-Encoding.)
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/static/assets/.+-[A-Za-z0-9_-]{8}\.[a-z0-9]+$"
 # Built assets are served from STATICFILES_DIRS through the finders; STATIC_ROOT only
 # exists after collectstatic (the Docker image runs it), so don't warn when it's absent.
 warnings.filterwarnings("ignore", message=f"No directory at: {STATIC_ROOT}")

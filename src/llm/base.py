@@ -25,7 +25,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class LLMConfig:
-    """Everything needed to build a provider; see PROTOCOL.md's settings table."""
+    """Everything needed to build a provider; see docs/settings.md."""
 
     provider: str  # "demo" | "openai" | "deepseek"
     model: str | None = None

@@ -67,8 +67,7 @@ To get real answers, set these environment variables and restart the server:
 | `LLM_BASE_URL` | `http://localhost:11434/v1` |
 
 ```bash
-export LLM_PROVIDER=openai
-export LLM_API_KEY=sk-...
-daphne config.asgi:application
+LLM_API_KEY=sk-... bin/run
+LLM_BASE_URL=http://localhost:11434/v1 LLM_MODEL=llama3.1 bin/run
 ```
 """

@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
-# The contract's settings table (shared/contract/PROTOCOL.md, "Running it").
+# The contract's settings table (docs/protocol.md, docs/settings.md).
 CONTRACT_SETTINGS = {
     "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
     "LLM_PROVIDER", "LLM_MODEL", "LLM_BASE_URL", "LLM_API_KEY", "LLM_EXTRA_BODY",

@@ -65,7 +65,8 @@ describe('chat app', () => {
     const answer = makeMessage({ id: 'a1', parent_id: 'u1', status: 'streaming', content: 'Part', seq: 1 });
     server({ type: 'conversation.snapshot', conversation: { id: CONVERSATION, title: 'Chat about Q', created_at: '', updated_at: '' }, messages: [user, answer] });
     server({ type: 'message.delta', message_id: 'a1', seq: 2, part: 'content', delta: 'ial answer' });
-    expect(screen.getByText('Partial answer')).toBeInTheDocument();
+    // Deltas are shown on the next animation frame.
+    expect(await screen.findByText('Partial answer')).toBeInTheDocument();
 
     await userEvent.click(screen.getByRole('button', { name: 'Stop generating' }));
     expect(ws.sentFrames()).toEqual([{ type: 'generation.stop' }]);
@@ -112,6 +113,25 @@ describe('chat app', () => {
     const loginCall = vi.mocked(fetch).mock.calls.find(([url, init]) => url === '/accounts/login/' && init?.method === 'POST');
     expect(String(loginCall?.[1]?.body)).toContain('password=secret');
     expect(screen.getByRole('textbox', { name: 'Message' })).toHaveValue('unsent draft');
+  });
+
+  it('after a 4001, a message sent but not stored goes back to the composer, and is not sent after login', async () => {
+    renderAt(`/c/${CONVERSATION}`);
+    act(() => FakeWebSocket.last.open());
+    server({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    await userEvent.type(screen.getByRole('textbox', { name: 'Message' }), 'sent as the session ended{Enter}');
+    expect(FakeWebSocket.last.sentFrames()).toEqual([expect.objectContaining({ type: 'message.send', content: 'sent as the session ended' })]);
+    await act(async () => FakeWebSocket.last.serverClose(4001));
+
+    await screen.findByRole('dialog', { name: 'Your session ended' });
+    expect(screen.getByRole('textbox', { name: 'Message' })).toHaveValue('sent as the session ended');
+    expect(screen.queryByText('Sending…')).toBeNull();
+    await act(async () => setAuthLost(false)); // logged in again
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    act(() => FakeWebSocket.last.open());
+    server({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    expect(FakeWebSocket.last.sentFrames()).toEqual([]);
+    expect(screen.getByRole('textbox', { name: 'Message' })).toHaveValue('sent as the session ended');
   });
 
   it('shows server refusals plainly', () => {

@@ -1,5 +1,5 @@
 /**
- * TypeScript mirror of the wire contract (shared/contract/PROTOCOL.md, version 1).
+ * TypeScript mirror of the wire contract (docs/protocol.md; contract version 1).
  * Every frame and JSON shape the client sends or receives is declared here, once.
  */
 

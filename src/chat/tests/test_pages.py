@@ -93,4 +93,20 @@ def test_first_start_creates_one_superuser_and_prints_the_password(capsys, monke
     assert "username: admin" in out and "shown only once" in out
     assert Client().login(username="admin", password=password)
     call_command("ensure_superuser")
+    # Later starts say how to reset a lost password.
+    assert "manage.py changepassword admin" in capsys.readouterr().out
+
+
+def test_superuser_password_set_later_applies_or_says_why_not(capsys, monkeypatch):
+    monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
+    call_command("ensure_superuser")
+    capsys.readouterr()
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-new-password-1")
+    call_command("ensure_superuser")
+    assert "set from DJANGO_SUPERUSER_PASSWORD" in capsys.readouterr().out
+    assert Client().login(username="admin", password="a-new-password-1")
+    call_command("ensure_superuser")  # already that password: nothing to do
     assert capsys.readouterr().out == ""
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "root")
+    call_command("ensure_superuser")
+    assert "no superuser 'root' (superusers: admin): not applied" in capsys.readouterr().out

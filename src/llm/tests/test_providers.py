@@ -225,6 +225,9 @@ async def test_demo_streams_markdown_with_reasoning_and_usage():
         assert markdown in content
     for setting in ("LLM_PROVIDER", "LLM_API_KEY", "LLM_BASE_URL"):
         assert setting in content
+    # It says to restart the way the README does; bare `daphne` fails as printed (no src/ on
+    # the path, no secret key).
+    assert "bin/run" in content and "daphne" not in content
     assert items[-1].output_tokens > 50
 
 

@@ -40,6 +40,28 @@ describe('ChatConnection', () => {
     expect(ws.sentFrames()).toHaveLength(1);
   });
 
+  it('folds deltas in at once but tells its listeners once per animation frame', () => {
+    const connection = connect();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [streaming] });
+    const listener = vi.fn();
+    connection.subscribe(listener);
+    for (const [seq, delta] of [[3, 'c'], [4, 'd'], [5, 'e']] as const) {
+      ws.receive({ type: 'message.delta', message_id: 'a1', seq, part: 'content', delta });
+    }
+    expect(connection.getView().chat.messages[0].content).toBe('abcde');
+    expect(listener).not.toHaveBeenCalled();
+    vi.advanceTimersToNextFrame();
+    expect(listener).toHaveBeenCalledTimes(1);
+    // Any other frame is shown at once, with the deltas before it.
+    ws.receive({ type: 'message.delta', message_id: 'a1', seq: 6, part: 'content', delta: 'f' });
+    ws.receive({ type: 'message.done', message: { ...streaming, content: 'abcdef', seq: 6, status: 'complete' } });
+    expect(listener).toHaveBeenCalledTimes(2);
+    vi.advanceTimersToNextFrame();
+    expect(listener).toHaveBeenCalledTimes(2);
+  });
+
   it('queues a send made offline and writes it once, after the snapshot', () => {
     const connection = connect();
     const clientId = connection.sendMessage('hello', 'k1');

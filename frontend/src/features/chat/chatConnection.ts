@@ -70,6 +70,8 @@ export class ChatConnection {
 
   stop(): void {
     this.socket.stop();
+    if (this.frameRequest !== null) cancelAnimationFrame(this.frameRequest);
+    this.frameRequest = null;
   }
 
   /** Queue a user message; it is written now if connected, else after the next snapshot. */
@@ -85,6 +87,16 @@ export class ChatConnection {
 
   regenerate(): boolean {
     return this.write({ type: 'message.regenerate' });
+  }
+
+  /**
+   * Take back the sends the server has not confirmed (after a 4001 it refused them unread):
+   * their texts, oldest first, for the composer, so nothing is sent unseen after a re-login.
+   */
+  takeUnsent(): string[] {
+    const texts = this.view.chat.pending.map((send) => send.content);
+    this.dispatch({ type: 'local.unsend' });
+    return texts;
   }
 
   dismissError(): void {
@@ -127,12 +139,38 @@ export class ChatConnection {
 
   private dispatch(action: ChatAction): boolean {
     const { state, gap } = applyFrame(this.view.chat, action);
-    if (state !== this.view.chat) this.update({ chat: state });
+    if (state !== this.view.chat) {
+      if (action.type === 'message.delta') {
+        // Deltas come faster than frames: fold each in now, show them once per frame.
+        this.view = { ...this.view, chat: state };
+        this.notifyNextFrame();
+      } else {
+        this.update({ chat: state });
+      }
+    }
     return gap;
   }
 
   private update(patch: Partial<ChatView>) {
     this.view = { ...this.view, ...patch };
+    this.notify();
+  }
+
+  private frameRequest: number | null = null;
+
+  private notifyNextFrame() {
+    if (this.frameRequest !== null) return;
+    this.frameRequest = requestAnimationFrame(() => {
+      this.frameRequest = null;
+      this.notify();
+    });
+  }
+
+  private notify() {
+    if (this.frameRequest !== null) {
+      cancelAnimationFrame(this.frameRequest);
+      this.frameRequest = null;
+    }
     for (const listener of this.listeners) listener();
   }
 }

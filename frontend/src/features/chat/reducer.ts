@@ -26,7 +26,9 @@ export interface ChatState {
 
 export type LocalAction =
   | { type: 'local.pending'; send: PendingSend }
-  | { type: 'local.dismissError' };
+  | { type: 'local.dismissError' }
+  /** Drop every unconfirmed send (its text went back to the composer). */
+  | { type: 'local.unsend' };
 
 export type ChatAction = ServerFrame | LocalAction;
 
@@ -143,6 +145,9 @@ export function applyFrame(state: ChatState, action: ChatAction): ReduceResult {
 
     case 'local.dismissError':
       return { gap: false, state: { ...state, error: null } };
+
+    case 'local.unsend':
+      return { gap: false, state: state.pending.length ? { ...state, pending: [] } : state };
   }
 }
 

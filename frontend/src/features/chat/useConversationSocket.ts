@@ -57,6 +57,7 @@ export function useConversationSocket(conversationId: string) {
       stop: () => connection.stopGeneration(),
       regenerate: () => connection.regenerate(),
       dismissError: () => connection.dismissError(),
+      takeUnsent: () => connection.takeUnsent(),
     }),
     [connection],
   );

@@ -51,7 +51,7 @@ export function AnswerView({ answer, versionIndex, versionCount, onVersionChange
         <ThinkingPanel text={answer.reasoning} thinking={streaming && !answer.content} />
       )}
       {answer.content ? (
-        <Markdown text={answer.content} />
+        <Markdown text={answer.content} streaming={streaming} />
       ) : streaming ? (
         <p className="animate-pulse text-zinc-500" aria-label="Answer is being written">
           …

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
-import { CLOSE_FORBIDDEN } from '../../../lib/protocol';
+import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN } from '../../../lib/protocol';
 import { groupTurns } from '../reducer';
 import { useConversationSocket } from '../useConversationSocket';
 import { useDraft } from '../useDraft';
@@ -25,6 +25,8 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
   const composer = useRef<HTMLTextAreaElement>(null);
   const lastSent = useRef<{ clientId: string; content: string } | null>(null);
   const { chat, connection, closedWith, streaming } = data;
+  const draftRef = useRef(draft);
+  draftRef.current = draft;
 
   useEffect(() => {
     composer.current?.focus();
@@ -44,6 +46,15 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
       lastSent.current = null;
     }
   }, [error, draft, setDraft]);
+
+  // The session ended: what was sent but not stored goes back to the composer, to be sent
+  // (or not) by the user once logged in again, never silently after the re-login.
+  const { takeUnsent } = actions;
+  useEffect(() => {
+    if (closedWith !== CLOSE_NOT_LOGGED_IN) return;
+    const unsent = takeUnsent();
+    if (unsent.length) setDraft([...unsent, draftRef.current].filter(Boolean).join('\n\n'));
+  }, [closedWith, takeUnsent, setDraft]);
 
   useEffect(() => {
     if (chat.conversation?.title) document.title = chat.conversation.title;
