@@ -63,6 +63,9 @@ class Scenario:
     hang_after: int | None = None
     # Read the request, then send nothing at all (not even a status line) until the client leaves.
     silent: bool = False
+    # Benchmarks: each token goes out as `<token>|<time.time() at emit>`, so a client on the
+    # same machine can tell how long every token took to reach it.
+    stamp: bool = False
 
     @staticmethod
     def words(text: str, **kwargs: Any) -> Scenario:
@@ -368,6 +371,8 @@ async def _stream(
                 return False
             if sent and not await pause(scenario.delay):
                 return False
+            if scenario.stamp:
+                text = f"{text}|{time.time():.6f}"
             delta = {"role": "assistant", part: text} if sent == 0 else {part: text}
             if not await send(event([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}])):
                 return False
