@@ -7,7 +7,6 @@ stops answers. Refusals are raised as protocol.ProtocolError.
 import logging
 import math
 import re
-import time
 
 from channels.db import database_sync_to_async
 from django.conf import settings

@@ -3,7 +3,6 @@
 Tests that take `chat_layer` run twice: on the in-process layer and on Redis.
 """
 import asyncio
-import json
 import random
 import time
 import uuid
