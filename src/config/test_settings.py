@@ -25,3 +25,10 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 _checkout = __import__("hashlib").sha1(str(BASE_DIR).encode()).hexdigest()[:8]  # noqa: F405
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_chat_{_checkout}"  # noqa: F405
+else:
+    # A file, as in production, not Django's shared-cache in-memory database: there a writer
+    # meeting another connection's lock fails at once ("database table is locked") instead of
+    # waiting its turn (WAL and the busy timeout apply to files only), and answers, requests
+    # and the test itself each use a connection of their own.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(  # noqa: F405
+        __import__("pathlib").Path(__import__("tempfile").gettempdir()) / f"test_chat_{_checkout}.sqlite3")
