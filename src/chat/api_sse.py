@@ -14,7 +14,6 @@ import json
 from uuid import UUID
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.http import StreamingHttpResponse
 from ninja import Router, Status
 
@@ -27,7 +26,6 @@ router = Router(tags=["answers"])
 
 # A comment line after this much silence keeps proxies from closing the stream.
 KEEPALIVE_SECONDS = 15.0
-_END = "sse.end"  # sent by a stream to its own channel to end its receiver without cancelling it
 
 SSE_RESPONSES = {
     200: {
@@ -41,42 +39,24 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 
 
 class Listener:
-    """A conversation's frames, read by one task whose receive() is never cancelled.
-
-    A cancelled receive on channels-redis can hold back frames meant for other sockets
-    (chat.layers), so the task is ended by a message to its own channel, and the stream
-    waits on a local queue instead (cancelling that is harmless: keep-alives, hang-ups).
-    """
+    """A conversation's frames for one stream (or a delete waiting for an answer's end),
+    queued as they arrive from the process's fan-out hub (chat.fanout)."""
 
     def __init__(self, owner_id, conversation_id):
-        self.answer_id: str | None = None  # once set, the pump also ends after its done
-        self.layer = get_channel_layer()
+        self.answer_id: str | None = None  # once set, the queue also ends after its done
         self.group = fanout.conversation_group(owner_id, conversation_id)
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
-        self.channel = None
-        self.task = None
+        self.subscribed = False
 
     async def open(self) -> "Listener":
-        self.channel = await self.layer.new_channel()
-        await self.layer.group_add(self.group, self.channel)
-        self.task = detached(self._pump())
+        await fanout.subscribe(self.group, self._deliver)
+        self.subscribed = True
         return self
 
-    async def _pump(self) -> None:
-        try:
-            while True:
-                event = await self.layer.receive(self.channel)
-                if event.get("type") == _END:
-                    return
-                if event.get("type") == fanout.FRAME_EVENT:
-                    text = event["text"]
-                    self.queue.put_nowait(text)
-                    if self.answer_id and self._ends_answer(text):
-                        return  # even if the response is never read, nothing is left behind
-        finally:
-            self.queue.put_nowait(None)  # the stream falls back to the database
-            with contextlib.suppress(Exception):
-                await self.layer.group_discard(self.group, self.channel)
+    async def _deliver(self, text: str) -> None:
+        self.queue.put_nowait(text)
+        if self.answer_id and self._ends_answer(text):
+            await self.close()  # even if the response is never read, nothing is left behind
 
     def _ends_answer(self, text: str) -> bool:
         if self.answer_id not in text or '"message.done"' not in text:
@@ -85,7 +65,7 @@ class Listener:
         return frame.get("type") == "message.done" and frame["message"]["id"] == self.answer_id
 
     async def next(self, timeout: float) -> str | None:
-        """The next encoded frame; "" after `timeout` s of silence; None once the pump ended."""
+        """The next encoded frame; "" after `timeout` s of silence; None once closed."""
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)
         except TimeoutError:
@@ -107,14 +87,11 @@ class Listener:
         return not waiting
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.layer.group_discard(self.group, self.channel)
-        if self.task is not None and not self.task.done():
+        if self.subscribed:
+            self.subscribed = False
+            self.queue.put_nowait(None)  # the stream falls back to the database
             with contextlib.suppress(Exception):
-                await self.layer.send(self.channel, {"type": _END})
-            done, _ = await asyncio.wait({self.task}, timeout=5)
-            if not done:
-                self.task.cancel()
+                await fanout.unsubscribe(self.group, self._deliver)
 
 
 def detached(coro) -> asyncio.Task:

@@ -3,6 +3,7 @@
 Answers never run inside receive(): actions start them in their own tasks, so this
 consumer stays free to take generation.stop and disconnect at any moment.
 """
+import contextlib
 import logging
 from collections import Counter
 
@@ -24,6 +25,7 @@ _sockets_per_user: Counter = Counter()
 class ChatConsumer(AsyncWebsocketConsumer):
     conversation_id = None
     group = None
+    held = None
     counted_user = None
 
     async def connect(self):
@@ -50,20 +52,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # creates it later, nothing of theirs is ever published here.
         # Join before reading the snapshot, so no delta falls between the two.
         self.group = fanout.conversation_group(user.pk, self.conversation_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.held = []  # frames wait behind the snapshot, which may already contain them
+        await fanout.subscribe(self.group, self.deliver_frame)
         try:
-            await self.send_frame(await actions.snapshot(user.pk, self.conversation_id))
+            await self.send_snapshot(user)
         except services.NotOwner:  # taken by another user between the two reads
             await self.close(protocol.CLOSE_FORBIDDEN)
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # also when the consumer died without a disconnect (its channel layer failed)
+            await self.release()
+
     async def disconnect(self, code):
+        await self.release()
+
+    async def release(self):
+        """Give back this socket's place in the per-user count and its subscription (once)."""
         if self.counted_user is not None:
             _sockets_per_user[self.counted_user] -= 1
             if _sockets_per_user[self.counted_user] <= 0:
                 del _sockets_per_user[self.counted_user]
             self.counted_user = None
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            group, self.group = self.group, None
+            with contextlib.suppress(Exception):
+                await fanout.unsubscribe(group, self.deliver_frame)
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.group is None:
@@ -99,11 +114,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif isinstance(frame, protocol.MessageRegenerate):
             await actions.regenerate(user=user, conversation_id=self.conversation_id)
         elif isinstance(frame, protocol.ConversationSync):
-            await self.send_frame(await actions.snapshot(user.pk, self.conversation_id))
+            self.held = []
+            await self.send_snapshot(user)
 
     async def send_frame(self, frame: dict):
         await self.send(text_data=protocol.encode(frame))
 
-    async def chat_frame(self, event):
-        """A frame published to the conversation's group, already encoded once."""
-        await self.send(text_data=event["text"])
+    async def send_snapshot(self, user):
+        """The snapshot, then the frames published while it was read (`held`), in order:
+        a snapshot plus the frames after it add up to the whole state."""
+        try:
+            await self.send_frame(await actions.snapshot(user.pk, self.conversation_id))
+        finally:
+            held, self.held = self.held, None
+            for text in held or ():
+                await self.send(text_data=text)
+
+    async def deliver_frame(self, text: str):
+        """A frame of the conversation (fanout), already encoded once."""
+        if self.held is not None:
+            self.held.append(text)
+        else:
+            await self.send(text_data=text)

@@ -1,17 +1,40 @@
-"""Channel-layer groups: every socket (and SSE stream) of a conversation, on any process.
+"""Frames of a conversation to every socket and SSE stream of it, on any process.
 
 Group names are not secrets: whoever can name a group can join it, and a socket may sit
 on a conversation id before anyone created it. So every group is named by the owner
 *and* the conversation: a socket joins the group of its own user, and frames go to the
 group of the conversation's owner. Another user's socket on the same id listens to a
 group nobody ever publishes to, whoever came first.
+
+Frames do not go through the channel layer. channels-redis keeps all process-local
+channels of a process under one Redis key and counts `capacity` on it, so a process whose
+loop lags a little drops frames of all its sockets at once (seen at 60 answers: a third of
+the deltas lost). Instead each process (each event loop) holds one Redis pub/sub
+connection, subscribed to the groups its listeners want, and hands every frame to its
+local listeners in memory, in order. Without Redis the hub is only the in-memory part.
+A frame lost anyway (the subscriber's connection dropped) shows as a gap in `seq`, which
+clients repair with `conversation.sync`.
+
+Stop requests still use the channel layer (one message per stop, `stop_group`).
 """
+import asyncio
+import contextlib
+import contextvars
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from . import protocol
 
-FRAME_EVENT = "chat.frame"  # handled by ChatConsumer.chat_frame
+log = logging.getLogger(__name__)
+
 STOP_EVENT = "answer.stop"
+
+# A listener gets each frame's text (encoded once for everyone); it must not block.
+Deliver = Callable[[str], Awaitable[None]]
 
 
 def conversation_group(owner_id, conversation_id) -> str:
@@ -25,11 +48,124 @@ def stop_group(owner_id, conversation_id) -> str:
 
 async def publish(owner_id, conversation_id, frame: dict) -> None:
     """Send one server frame to every listener of the owner's conversation; encoded once."""
-    await get_channel_layer().group_send(
-        conversation_group(owner_id, conversation_id),
-        {"type": FRAME_EVENT, "text": protocol.encode(frame)},
-    )
+    await get_hub().publish(conversation_group(owner_id, conversation_id), protocol.encode(frame))
 
 
 async def request_stop(owner_id, conversation_id) -> None:
     await get_channel_layer().group_send(stop_group(owner_id, conversation_id), {"type": STOP_EVENT})
+
+
+async def subscribe(group: str, deliver: Deliver) -> None:
+    """Deliver the group's frames from now on (returns once the subscription is live)."""
+    await get_hub().subscribe(group, deliver)
+
+
+async def unsubscribe(group: str, deliver: Deliver) -> None:
+    await get_hub().unsubscribe(group, deliver)
+
+
+class LocalHub:
+    """The listeners of this process, by group; frames published here reach only them."""
+
+    def __init__(self):
+        self.listeners: dict[str, list[Deliver]] = {}
+
+    async def publish(self, group: str, text: str) -> None:
+        await self.deliver(group, text)
+
+    async def deliver(self, group: str, text: str) -> None:
+        for deliver in tuple(self.listeners.get(group, ())):
+            try:
+                await deliver(text)
+            except Exception:  # one closed socket must not cost the others their frame
+                log.debug("a listener of %s failed", group, exc_info=True)
+
+    async def subscribe(self, group: str, deliver: Deliver) -> None:
+        self.listeners.setdefault(group, []).append(deliver)
+
+    async def unsubscribe(self, group: str, deliver: Deliver) -> None:
+        listeners = self.listeners.get(group, [])
+        with contextlib.suppress(ValueError):
+            listeners.remove(deliver)
+        if not listeners:
+            self.listeners.pop(group, None)
+
+
+class RedisHub(LocalHub):
+    """LocalHub across processes: PUBLISH to Redis, one subscriber connection per process."""
+
+    def __init__(self, url: str, prefix: str):
+        super().__init__()
+        import redis.asyncio as redis
+
+        self.prefix = f"{prefix}:frames:"
+        self.redis = redis.from_url(url)
+        self.pubsub = self.redis.pubsub()
+        self.live: dict[str, asyncio.Future] = {}  # group -> resolved once Redis confirmed it
+        self.reader: asyncio.Task | None = None
+
+    async def publish(self, group: str, text: str) -> None:
+        await self.redis.publish(self.prefix + group, text)
+
+    async def subscribe(self, group: str, deliver: Deliver) -> None:
+        await super().subscribe(group, deliver)
+        confirmed = self.live.get(group)
+        if confirmed is None:
+            confirmed = self.live[group] = asyncio.get_running_loop().create_future()
+            try:
+                await self.pubsub.subscribe(self.prefix + group)
+            except BaseException:
+                self.live.pop(group, None)
+                await super().unsubscribe(group, deliver)
+                raise
+            if self.reader is None or self.reader.done():
+                # A fresh context: the reader outlives whichever request started it.
+                self.reader = asyncio.create_task(self._read(), name="fanout-reader",
+                                                  context=contextvars.Context())
+        # Frames published after the confirmation reach us: the caller reads state after this.
+        await asyncio.wait_for(asyncio.shield(confirmed), timeout=10)
+
+    async def unsubscribe(self, group: str, deliver: Deliver) -> None:
+        await super().unsubscribe(group, deliver)
+        if group not in self.listeners and self.live.pop(group, None) is not None:
+            with contextlib.suppress(Exception):
+                await self.pubsub.unsubscribe(self.prefix + group)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self.pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # redis-py reconnects and subscribes again on the next call
+                log.warning("frame subscriber lost its Redis connection: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            if message is None:
+                continue
+            channel = message["channel"].decode()
+            if not channel.startswith(self.prefix):
+                continue
+            group = channel[len(self.prefix):]
+            if message["type"] == "message":
+                await self.deliver(group, message["data"].decode())
+            elif message["type"] == "subscribe":
+                confirmed = self.live.get(group)
+                if confirmed is not None and not confirmed.done():
+                    confirmed.set_result(None)
+
+
+_local = LocalHub()
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisHub]" = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> LocalHub:
+    """The in-memory hub without Redis; with Redis one hub per event loop (its connections
+    belong to that loop)."""
+    if not settings.REDIS_URL:
+        return _local
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None or hub.prefix != f"{settings.CHAT_REDIS_PREFIX}:frames:":
+        hub = _hubs[loop] = RedisHub(settings.REDIS_URL, settings.CHAT_REDIS_PREFIX)
+    return hub

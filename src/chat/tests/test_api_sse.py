@@ -355,9 +355,7 @@ async def test_detail_shows_a_streaming_answer_with_its_live_text(chat_layer, ll
     await stream.body()
 
 
-async def test_a_stream_leaves_nothing_subscribed_however_it_ends(llm, user, alice):
-    from channels.layers import get_channel_layer
-
+async def test_a_stream_leaves_nothing_subscribed_however_it_ends(chat_layer, llm, user, alice):
     from chat import fanout
 
     llm.enqueue(Scenario.words(WORDS, delay=0.005), Scenario.words("Short."))
@@ -369,4 +367,4 @@ async def test_a_stream_leaves_nothing_subscribed_however_it_ends(llm, user, ali
     await read.body()
     await wait_all()
     await asyncio.sleep(0.1)
-    assert not get_channel_layer().groups.get(fanout.conversation_group(user.pk, cid))
+    assert fanout.conversation_group(user.pk, cid) not in fanout.get_hub().listeners
