@@ -79,4 +79,6 @@ async def test_concurrent_hits_take_exactly_the_limit(chat_layer, fresh_memory):
     store = get_store()
     results = await asyncio.gather(*(store.hit("user:race", 5, 30) for _ in range(40)))
     assert sum(result is None for result in results) == 5
-    assert all(0 < result <= 30 for result in results if result is not None)
+    # Each hit reads the clock before its script runs, and the scripts run in any order, so
+    # a refused hit may be told a few milliseconds more than the window.
+    assert all(0 < result <= 30.5 for result in results if result is not None)
