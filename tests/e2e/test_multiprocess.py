@@ -219,3 +219,34 @@ def test_healthz_503_when_redis_is_unreachable(launch):
     answer = broken.wait_ready(want_ok=False)
     assert answer.status_code == 503
     assert answer.json()["status"] != "ok"
+
+
+# --- many streams at once ---------------------------------------------------------------------
+async def test_thirty_streams_across_two_processes_arrive_whole_and_in_order(launch, upstream):
+    """30 answers at once, each sent on one process and watched from the other: every delta
+    reaches both tabs live, numbered without a gap (the fan-out has no shared capacity)."""
+    c = launch("C", CHAT_MAX_ANSWERS_PER_USER="100", CHAT_MAX_SOCKETS_PER_USER="100")
+    d = launch("D", CHAT_MAX_ANSWERS_PER_USER="100", CHAT_MAX_SOCKETS_PER_USER="100")
+    c.wait_ready()
+    d.wait_ready()
+    session = login(c, USERNAME)
+    scenario = Scenario.words(" ".join(f"w{n}" for n in range(80)), delay=0.02)
+    for _ in range(30):
+        upstream.enqueue(scenario)
+    conversations = [uuid.uuid4() for _ in range(30)]
+    senders, watchers = [], []
+    for n, cid in enumerate(conversations):
+        here, there = (c, d) if n % 2 else (d, c)
+        senders.append((await open_tab(here, cid, session))[0])
+        watchers.append((await open_tab(there, cid, session))[0])
+    await asyncio.gather(*(tab.send(send(f"Stream {n}")) for n, tab in enumerate(senders)))
+    seen = await asyncio.gather(*(tab.until_done(timeout=60) for tab in senders + watchers))
+    for tab in senders + watchers:
+        await tab.close()
+
+    for frames in seen:
+        done = frames[-1]["message"]
+        assert done["status"] == "complete", summary(frames)
+        answer_deltas = deltas(frames, done["id"])
+        assert [f["seq"] for f in answer_deltas] == list(range(1, len(answer_deltas) + 1)), summary(frames)
+        assert "".join(f["delta"] for f in answer_deltas) == scenario.text == done["content"]
