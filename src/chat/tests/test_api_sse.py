@@ -26,16 +26,6 @@ LONG = " ".join(f"word{n}" for n in range(300))  # ~6 s at 0.02 s a token: time 
 CSRF = "t" * 32
 
 
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
-@pytest.fixture
-def bob(other_user, session_cookie):
-    return session_cookie(other_user)
-
-
 class Response:
     """One HTTP exchange with the ASGI app; the body is read as it streams."""
 

@@ -24,11 +24,6 @@ ROOT = Path(__file__).resolve().parents[3]
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
 # --- HTTP API: bodies over the upload limit -----------------------------------------------------
 @pytest.mark.parametrize("megabytes", [3, 10])
 async def test_api_body_over_the_upload_limit_is_413_too_large(settings, alice, megabytes):

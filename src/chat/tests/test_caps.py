@@ -13,28 +13,11 @@ from chat.models import Message
 from tests.fake_upstream import Scenario
 
 from .test_api_sse import send as sse_send
-from .ws import connect, open_chat, until_done
+from .ws import connect, open_chat, send_frame, until_done
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG = " ".join(f"word{n}" for n in range(300))
-
-
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
-@pytest.fixture
-def bob(other_user, session_cookie):
-    return session_cookie(other_user)
-
-
-def send_frame(content="Hello there", client_id=None):
-    frame = {"type": "message.send", "content": content}
-    if client_id:
-        frame["client_id"] = client_id
-    return frame
 
 
 async def first_reply(socket) -> dict:

@@ -14,28 +14,11 @@ from django.contrib.sessions.models import Session
 from chat.models import Conversation, Message
 from tests.fake_upstream import Scenario
 
-from .ws import connect, deltas_text, frames_until, is_done, open_chat, replay, until_done
+from .ws import connect, deltas_text, frames_until, is_done, open_chat, replay, send_frame, until_done
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WORDS = " ".join(f"word{n}" for n in range(120))
-
-
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
-@pytest.fixture
-def bob(other_user, session_cookie):
-    return session_cookie(other_user)
-
-
-def send_frame(content="Hello there", client_id=None):
-    frame = {"type": "message.send", "content": content}
-    if client_id:
-        frame["client_id"] = client_id
-    return frame
 
 
 # --- connecting ---------------------------------------------------------------------------

@@ -47,11 +47,6 @@ def test_a_long_text_far_back_is_counted_on_a_prefix_only():
 pytestmark_db = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
 @pytestmark_db
 async def test_long_conversation_is_cut_to_the_budget_and_says_how_much_was_left_out(settings, llm, alice):
     settings.CHAT_SYSTEM_PROMPT = "You are terse."

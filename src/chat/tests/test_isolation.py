@@ -14,21 +14,11 @@ from chat.models import Message
 from tests.fake_upstream import Scenario
 
 from .test_api_sse import request, send, stored_answer
-from .ws import open_chat, until_done
+from .ws import open_chat, send_frame, until_done
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG = " ".join(f"word{n}" for n in range(200))
-
-
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
-@pytest.fixture
-def bob(other_user, session_cookie):
-    return session_cookie(other_user)
 
 
 def send_frame(content="Hello there"):

@@ -12,11 +12,6 @@ from .ws import deltas_text, open_chat, until_done
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
 @pytest.mark.parametrize("scenario, needle, partial", [
     (Scenario(silent=True), "no answer within 0.5 s (LLM_FIRST_TOKEN_TIMEOUT)", ""),
     (Scenario.words("one two three", hang_after=2), "nothing received for 0.5 s (LLM_IDLE_TIMEOUT)", "one two"),

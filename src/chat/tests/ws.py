@@ -61,3 +61,10 @@ def replay(message: dict, frames: list[dict]) -> dict:
 
 def deltas_text(frames: list[dict], part: str = "content") -> str:
     return "".join(f["delta"] for f in frames if f["type"] == "message.delta" and f["part"] == part)
+
+
+def send_frame(content="Hello there", client_id=None):
+    frame = {"type": "message.send", "content": content}
+    if client_id:
+        frame["client_id"] = client_id
+    return frame
