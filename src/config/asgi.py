@@ -15,7 +15,9 @@ from chat.routing import websocket_urlpatterns  # noqa: E402
 from config import ws_server  # noqa: E402
 from config.origin import SameOriginValidator  # noqa: E402
 
-ws_server.install()  # oversized frames: close code 1009 instead of a dropped connection
+# Oversized frames: close code 1009 instead of a dropped connection; a client that stops
+# reading is dropped past CHAT_SOCKET_BUFFER_BYTES instead of growing the server's memory.
+ws_server.install(max_buffer=settings.CHAT_SOCKET_BUFFER_BYTES)
 
 application = ProtocolTypeRouter(
     {

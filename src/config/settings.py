@@ -189,8 +189,13 @@ CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=32000)
 # closed with 4029), so one user's fan-out cannot starve everyone else's.
 CHAT_MAX_ANSWERS_PER_USER = env.int("CHAT_MAX_ANSWERS_PER_USER", default=3)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
-# Longest wait between an upstream token and the frame carrying it (coalescing window).
-CHAT_FRAME_INTERVAL = env.float("CHAT_FRAME_INTERVAL", default=0.05)
+# Bytes the server holds for one socket whose client stopped reading; past it the connection
+# is dropped (the client reconnects and gets a snapshot), so memory stays bounded.
+CHAT_SOCKET_BUFFER_BYTES = env.int("CHAT_SOCKET_BUFFER_BYTES", default=8 * 1024 * 1024)
+# Longest wait between an upstream token and the frame carrying it (coalescing window): one
+# display frame, so a browser never gets more frames than it can show, and no token waits
+# longer than one. A token after a quiet spell goes at once.
+CHAT_FRAME_INTERVAL = env.float("CHAT_FRAME_INTERVAL", default=0.016)
 # How often a streaming answer's partial text is written to the database (at most).
 CHAT_SAVE_INTERVAL = env.float("CHAT_SAVE_INTERVAL", default=1.0)
 # A streaming answer whose heartbeat is older than this is taken as orphaned (process died).

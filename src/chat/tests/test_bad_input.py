@@ -1,16 +1,8 @@
 """Bad input gets a clear refusal, never a 500, a traceback or a dropped socket (issue 7, item 8)."""
-import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
-import websockets
 
 from chat import protocol
 from chat.models import Conversation
@@ -20,7 +12,6 @@ from .ws import connect, open_chat, until_done
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[3]
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 
@@ -109,51 +100,3 @@ async def test_zero_width_message_over_the_socket_is_refused(alice):
     assert frame == {"type": "error", "code": "bad_request", "message": "The message is blank.",
                      "client_id": "z1"}
     await socket.disconnect()
-
-
-# --- oversized WebSocket frames, through Daphne itself -------------------------------------------
-def test_config_asgi_installs_the_closing_websocket_factory():
-    import daphne.server
-
-    import config.asgi  # noqa: F401
-    from config.ws_server import ClosingWebSocketFactory
-
-    assert daphne.server.WebSocketFactory is ClosingWebSocketFactory
-
-
-@pytest.fixture
-def daphne_echo(tmp_path):
-    """Daphne (its default 1 MiB limits) serving an echo app set up as config.asgi sets it up."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (tmp_path / "daphne.log").open("wb")
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "tests.ws_echo_app:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (tmp_path / "daphne.log").read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"ws://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(10)
-    log.close()
-
-
-async def test_frame_over_1_mib_is_closed_1009_message_too_big(daphne_echo):
-    async with websockets.connect(daphne_echo, max_size=None) as client:
-        fits = "x" * (1024 * 1024 - 1)
-        await client.send(fits)
-        assert await asyncio.wait_for(client.recv(), 10) == fits
-        await client.send("x" * (1024 * 1024 + 1))
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            await asyncio.wait_for(client.recv(), 10)
-    assert closed.value.rcvd is not None, "the server dropped the connection without a close frame"
-    assert closed.value.rcvd.code == protocol.CLOSE_MESSAGE_TOO_BIG == 1009
