@@ -14,14 +14,9 @@ from .history import TITLE_MAX
 
 
 def _storable(value: str) -> str:
-    # PostgreSQL refuses NUL in text, and lone surrogates cannot be encoded: refuse both here
-    # so they are a 422, not a database error.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
+    # A 422 on a title, not a database error (protocol.unstorable says why).
+    if protocol.unstorable(value):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
     return value
 
 
@@ -104,10 +99,7 @@ class MessageSendIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Text checks (blank, NUL, length) are parse_message_send's, so the socket and SSE refuse
+    # the same input with the same code.
     content: str = Field(..., description="The user's message; not blank, at most CHAT_MAX_MESSAGE_CHARS.")
     client_id: str | None = Field(None, description="Makes the send idempotent per conversation (at most 100 characters).")
-
-    @field_validator("content", "client_id")
-    @classmethod
-    def _check_text(cls, value: str | None) -> str | None:
-        return value if value is None else _storable(value)

@@ -114,10 +114,10 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
         raise ProtocolError(BAD_REQUEST, "\"content\" must be a string.", client_id=client_id)
     if is_blank(content):
         raise ProtocolError(BAD_REQUEST, "The message is blank.", client_id=client_id)
-    if _unstorable(content) or (client_id is not None and _unstorable(client_id)):
+    if unstorable(content) or (client_id is not None and unstorable(client_id)):
         raise ProtocolError(
             BAD_REQUEST, "The message contains a NUL character or an unpaired surrogate.",
-            client_id=None if client_id is not None and _unstorable(client_id) else client_id,
+            client_id=None if client_id is not None and unstorable(client_id) else client_id,
         )
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(content) > limit:
@@ -139,8 +139,9 @@ def is_blank(text: str) -> bool:
     return all(ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) == "Cf" for ch in text)
 
 
-def _unstorable(text: str) -> bool:
-    """NUL and lone surrogates: PostgreSQL refuses them, so refuse them on every database."""
+def unstorable(text: str) -> bool:
+    """NUL and lone surrogates: PostgreSQL refuses them, so refuse them on every database
+    and every transport (titles over the API use it too)."""
     return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
 
 

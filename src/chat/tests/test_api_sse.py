@@ -268,7 +268,8 @@ async def test_rate_limited_is_429_with_retry_after(chat_layer, settings, llm, a
     ({"content": 5}, 422, "invalid"),
     ({}, 422, "invalid"),
     ({"content": "hi", "type": "message.send", "extra": True}, 422, "invalid"),
-    ({"content": "nul \x00 byte"}, 422, "invalid"),
+    ({"content": "nul \x00 byte"}, 400, "bad_request"),  # as on the socket
+    ({"content": "hi", "client_id": "nul\x00"}, 400, "bad_request"),
     (b"{not json", 400, "bad_request"),
 ])
 async def test_bad_messages_are_refused_with_json_errors(settings, llm, alice, body, status, code):
