@@ -59,10 +59,10 @@ class Listener:
             await self.close()  # even if the response is never read, nothing is left behind
 
     def _ends_answer(self, text: str) -> bool:
-        if self.answer_id not in text or '"message.done"' not in text:
+        if self.answer_id not in text or protocol.MESSAGE_DONE not in text:
             return False  # cheap test first: most frames are deltas
         frame = json.loads(text)
-        return frame.get("type") == "message.done" and frame["message"]["id"] == self.answer_id
+        return frame.get("type") == protocol.MESSAGE_DONE and frame["message"]["id"] == self.answer_id
 
     async def next(self, timeout: float) -> str | None:
         """The next encoded frame; "" after `timeout` s of silence; None once closed."""
@@ -80,9 +80,9 @@ class Listener:
             text = await self.next(left)
             if text is None:
                 return False
-            if text and '"message.done"' in text:
+            if text and protocol.MESSAGE_DONE in text:
                 frame = json.loads(text)
-                if frame.get("type") == "message.done":
+                if frame.get("type") == protocol.MESSAGE_DONE:
                     waiting.discard(frame["message"]["id"])
         return not waiting
 
@@ -171,7 +171,7 @@ async def _follow(listener: Listener, opened):
                 ended = await _ended(answer_id)
                 if ended is not None:  # its done frame was lost, or the pump failed
                     if ended:
-                        yield sse_event("message.done", protocol.encode(protocol.message_done_frame(ended)))
+                        yield sse_event(protocol.MESSAGE_DONE, protocol.encode(protocol.message_done_frame(ended)))
                     return
                 if text is None:
                     await asyncio.sleep(1)
@@ -180,15 +180,15 @@ async def _follow(listener: Listener, opened):
                 continue
             frame = json.loads(text)
             kind = frame.get("type")
-            if kind == "message.delta":
+            if kind == protocol.MESSAGE_DELTA:
                 relay = frame.get("message_id") == answer_id
-            elif kind in ("message.created", "message.done"):
+            elif kind in (protocol.MESSAGE_CREATED, protocol.MESSAGE_DONE):
                 relay = frame["message"]["id"] in mine
             else:
-                relay = kind == "conversation.updated"
+                relay = kind == protocol.CONVERSATION_UPDATED
             if relay:
                 yield sse_event(kind, text)
-            if kind == "message.done" and frame["message"]["id"] == answer_id:
+            if kind == protocol.MESSAGE_DONE and frame["message"]["id"] == answer_id:
                 return
     finally:
         await listener.close()

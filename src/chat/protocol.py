@@ -21,6 +21,14 @@ INTERNAL = "internal"
 # HTTP API only: a request body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (HTTP 413).
 TOO_LARGE = "too_large"
 
+# --- server frame types (also the SSE event names) -----------------------------------------
+CONVERSATION_SNAPSHOT = "conversation.snapshot"
+CONVERSATION_UPDATED = "conversation.updated"
+MESSAGE_CREATED = "message.created"
+MESSAGE_DELTA = "message.delta"
+MESSAGE_DONE = "message.done"
+ERROR = "error"
+
 # --- WebSocket close codes (contract: "WebSocket") ---------------------------------------
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN = 4003  # another user's conversation
@@ -188,31 +196,31 @@ def message_json(message) -> dict:
 # --- Server -> client -------------------------------------------------------------------
 def snapshot_frame(conversation, messages) -> dict:
     return {
-        "type": "conversation.snapshot",
+        "type": CONVERSATION_SNAPSHOT,
         "conversation": conversation_json(conversation) if conversation else None,
         "messages": [message_json(m) for m in messages],
     }
 
 
 def message_created_frame(message) -> dict:
-    return {"type": "message.created", "message": message_json(message)}
+    return {"type": MESSAGE_CREATED, "message": message_json(message)}
 
 
 def delta_frame(message_id: str, seq: int, part: str, delta: str) -> dict:
-    return {"type": "message.delta", "message_id": message_id, "seq": seq, "part": part,
+    return {"type": MESSAGE_DELTA, "message_id": message_id, "seq": seq, "part": part,
             "delta": delta}
 
 
 def message_done_frame(message) -> dict:
-    return {"type": "message.done", "message": message_json(message)}
+    return {"type": MESSAGE_DONE, "message": message_json(message)}
 
 
 def conversation_updated_frame(conversation) -> dict:
-    return {"type": "conversation.updated", "conversation": conversation_json(conversation)}
+    return {"type": CONVERSATION_UPDATED, "conversation": conversation_json(conversation)}
 
 
 def error_frame(error: ProtocolError) -> dict:
-    frame = {"type": "error", "code": error.code, "message": error.message}
+    frame = {"type": ERROR, "code": error.code, "message": error.message}
     if error.client_id is not None:
         frame["client_id"] = error.client_id
     if error.retry_after is not None:
