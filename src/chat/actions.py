@@ -130,6 +130,8 @@ def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str)
     context = selectors.answer_context(
         conversation_id=conversation_id, question=opened.user_message,
         system_prompt=settings.CHAT_SYSTEM_PROMPT,
+        # A conversation created by this send holds only the question: no need to read it.
+        earlier=[] if opened.conversation_created else None,
     )
     services.answer_note_context(answer=opened.answer, omitted=context.omitted)
     return opened, context.messages

@@ -64,18 +64,22 @@ def context_budget() -> int:
 
 
 def answer_context(*, conversation_id, question: Message, system_prompt: str = "",
-                   budget: int | None = None) -> Context:
+                   budget: int | None = None, earlier: list[Message] | None = None) -> Context:
     """The messages sent upstream: built from the database, never from the client.
 
     User messages in order, each followed by its current (latest) answer, ending with
     `question`; answers that produced no text are left out. The oldest turns are dropped
     to fit `budget` tokens (default: context_budget()); the system prompt and `question`
-    are always kept (send_message refuses a question too long to fit).
+    are always kept (send_message refuses a question too long to fit). `earlier=[]` says
+    the conversation holds nothing before `question` (it was just created), saving a read.
     """
-    messages = list(
-        Message.objects.filter(conversation_id=conversation_id, created_at__lte=question.created_at)
-        .only("id", "role", "content", "parent_id", "created_at")
-    )
+    if earlier is not None:
+        messages = [*earlier, question]
+    else:
+        messages = list(
+            Message.objects.filter(conversation_id=conversation_id, created_at__lte=question.created_at)
+            .only("id", "role", "content", "parent_id", "created_at")
+        )
     latest_answer: dict = {}
     for message in messages:
         if message.role == Message.Role.ASSISTANT and message.content:

@@ -121,20 +121,21 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
         earlier = conversation.messages.filter(client_id=client_id).first()
         if earlier is not None:
             return Opened(conversation, earlier, None)
-    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
-        raise Busy
     question = Message.objects.create(
         conversation=conversation, role=Message.Role.USER, content=content,
         client_id=client_id, created_at=now, updated_at=now,
     )
+    # Busy and the answer cap are checked here; a refusal rolls the question back with the
+    # transaction, so nothing is stored.
     answer = _open_answer(conversation, question, model, now)
-    fields = ["updated_at"]
-    if not conversation.title:
-        conversation.title = make_title(content)
-        fields.append("title")
-        titled = True
-    conversation.updated_at = now
-    conversation.save(update_fields=fields)
+    if not created:  # a new conversation was created with its title and activity
+        fields = ["updated_at"]
+        if not conversation.title:
+            conversation.title = make_title(content)
+            fields.append("title")
+            titled = True
+        conversation.updated_at = now
+        conversation.save(update_fields=fields)
     return Opened(conversation, question, answer, conversation_created=created, titled=titled)
 
 
