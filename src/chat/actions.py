@@ -79,16 +79,20 @@ async def snapshot(owner_id, conversation_id) -> dict:
 
     The caller must already listen to the owner's group of the conversation (see
     state.py). Raises services.NotOwner when the conversation is another user's.
+    One database read in the common case: orphans are looked for among the messages read.
     """
-    await repair_orphans(owner_id, conversation_id)
-    conversation, messages = await database_sync_to_async(selectors.conversation_with_messages)(
-        owner_id=owner_id, conversation_id=conversation_id
-    )
+    load = database_sync_to_async(selectors.conversation_with_messages)
     store = get_store()
+    conversation, messages = await load(owner_id=owner_id, conversation_id=conversation_id)
+    lives = {m.id: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
+    if any(is_stale(live) for live in lives.values()):  # a process died (rare): repair, read again
+        await repair_orphans(owner_id, conversation_id)
+        conversation, messages = await load(owner_id=owner_id, conversation_id=conversation_id)
+        lives = {m.id: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
     for index, message in enumerate(messages):
         if message.status != Message.Status.STREAMING:
             continue
-        live = await store.get(str(message.id))
+        live = lives[message.id]
         if live is not None and live.seq >= message.seq:
             message.content, message.reasoning, message.seq = live.content, live.reasoning, live.seq
         elif live is None:

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from accounts.sessions import session_user_id
 
-from . import actions, fanout, protocol, recovery, selectors, services
+from . import actions, fanout, protocol, recovery, services
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +42,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         _sockets_per_user[user.pk] += 1
         recovery.ensure_reaper()  # listeners here hear of answers of dead processes
         self.conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
-        access = await database_sync_to_async(selectors.conversation_access)(
-            user=user, conversation_id=self.conversation_id
-        )
-        if access is selectors.Access.OTHER:
-            await self.close(protocol.CLOSE_FORBIDDEN)
-            return
         # The group of this user's conversation of that id (see fanout): if another user
-        # creates it later, nothing of theirs is ever published here.
+        # owns it, or creates it later, nothing of theirs is ever published here, so joining
+        # comes first and the snapshot's read is also the ownership check (4003).
         # Join before reading the snapshot, so no delta falls between the two.
         self.group = fanout.conversation_group(user.pk, self.conversation_id)
         self.held = []  # frames wait behind the snapshot, which may already contain them
         await fanout.subscribe(self.group, self.deliver_frame)
         try:
             await self.send_snapshot(user)
-        except services.NotOwner:  # taken by another user between the two reads
+        except services.NotOwner:  # another user's conversation
             await self.close(protocol.CLOSE_FORBIDDEN)
 
     async def __call__(self, scope, receive, send):
