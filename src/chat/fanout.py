@@ -15,7 +15,8 @@ local listeners in memory, in order. Without Redis the hub is only the in-memory
 A frame lost anyway (the subscriber's connection dropped) shows as a gap in `seq`, which
 clients repair with `conversation.sync`.
 
-Stop requests still use the channel layer (one message per stop, `stop_group`).
+Stop requests travel the same way, to the group a running answer's task joined
+(`stop_group`).
 """
 import asyncio
 import contextlib
@@ -24,14 +25,13 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import protocol
 
 log = logging.getLogger(__name__)
 
-STOP_EVENT = "answer.stop"
+STOP = "stop"  # the text published to a stop group
 
 # A listener gets each frame's text (encoded once for everyone); it must not block.
 Deliver = Callable[[str], Awaitable[None]]
@@ -52,7 +52,7 @@ async def publish(owner_id, conversation_id, frame: dict) -> None:
 
 
 async def request_stop(owner_id, conversation_id) -> None:
-    await get_channel_layer().group_send(stop_group(owner_id, conversation_id), {"type": STOP_EVENT})
+    await get_hub().publish(stop_group(owner_id, conversation_id), STOP)
 
 
 async def subscribe(group: str, deliver: Deliver) -> None:

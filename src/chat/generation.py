@@ -6,7 +6,7 @@ CHAT_FRAME_INTERVAL seconds (the first token after a quiet spell goes at once), 
 frame first recorded in the live state store (chat.state) so that snapshots line up
 with deltas. The partial text is saved to the database at most every CHAT_SAVE_INTERVAL,
 for all answers of the process in one statement (chat.partials).
-A stop request reaches the task through the channel layer from any process.
+A stop request reaches the task through fanout (Redis pub/sub) from any process.
 """
 import asyncio
 import contextlib
@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from llm import Chunk, Provider, UpstreamError, Usage
@@ -28,7 +27,6 @@ from .state import get_store
 log = logging.getLogger(__name__)
 
 BEAT_INTERVAL = 1.0
-ENDED_EVENT = "answer.ended"  # heartbeat into the live state while the upstream is quiet
 
 # Tasks we started: kept referenced (asyncio holds only weak references) and awaitable.
 _running: dict[str, asyncio.Task] = {}
@@ -59,7 +57,8 @@ class Answer:
         self.status = Message.Status.COMPLETE
         self.error: str | None = None
         self.saved_seq = 0  # seq of the text the partial saver last sent (chat.partials)
-        self.stop_channel: str | None = None
+        self.stop_group: str | None = None  # joined in prepare() (fanout)
+        self.stopped = asyncio.Event()
         self.live_lost = False  # the live state or fan-out failed (Redis away) at least once
         # Measurement hooks (bench/): when each token arrived, when each frame went out.
         self.token_times: list[float] = []
@@ -67,34 +66,36 @@ class Answer:
 
     # --- set-up -------------------------------------------------------------------
     async def prepare(self) -> None:
-        """Register live state and the stop channel before anyone can see the answer.
+        """Register live state and listen for stops before anyone can see the answer.
 
         Idempotent: actions prepare before announcing the answer, launch() makes sure.
         """
-        if self.stop_channel is not None:
+        if self.stop_group is not None:
             return
         await get_store().start(self.id)
-        layer = get_channel_layer()
-        self.stop_channel = await layer.new_channel()
-        await layer.group_add(fanout.stop_group(self.owner_id, self.conversation_id), self.stop_channel)
+        self.stop_group = fanout.stop_group(self.owner_id, self.conversation_id)
+        await fanout.subscribe(self.stop_group, self._on_stop)
+
+    async def _on_stop(self, _text: str) -> None:
+        """A stop request from any process (fanout.request_stop); also before run() began."""
+        self.stop_requested = True
+        self.stopped.set()
 
     async def run(self) -> Message:
         partials.saver().track(self)
         upstream = asyncio.create_task(self._read_upstream())
-        listener = asyncio.create_task(self._listen_for_stop(upstream))
+        stop = asyncio.create_task(self.stopped.wait())
         publisher = asyncio.create_task(self._publish())
         try:
-            waiting = {upstream, listener}
-            while True:
-                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if upstream in done or self.stop_requested:
-                    break
-                waiting = {upstream}  # the listener ended without a stop (layer away)
+            await asyncio.wait({upstream, stop}, return_when=asyncio.FIRST_COMPLETED)
             if self.stop_requested or upstream.cancelled():
                 self.status = Message.Status.STOPPED
+                upstream.cancel()  # aclosing() then closes the upstream request
                 await _let_go(upstream)
         finally:
-            await self._end_listener(listener)
+            stop.cancel()
+            with contextlib.suppress(Exception):
+                await fanout.unsubscribe(self.stop_group, self._on_stop)
         self.upstream_done = True
         self.wake.set()
         await publisher
@@ -126,34 +127,6 @@ class Answer:
         else:
             self.pending.append(Segment(part, [text]))
         self.wake.set()
-
-    async def _listen_for_stop(self, upstream: asyncio.Task) -> None:
-        with contextlib.suppress(Exception):  # the layer away: the answer goes on, unstoppable
-            await self._wait_for_stop(upstream)
-
-    async def _wait_for_stop(self, upstream: asyncio.Task) -> None:
-        layer = get_channel_layer()
-        while True:
-            event = await layer.receive(self.stop_channel)
-            if event.get("type") == fanout.STOP_EVENT:
-                self.stop_requested = True
-                upstream.cancel()  # aclosing() then closes the upstream request
-                return
-            if event.get("type") == ENDED_EVENT:
-                return
-
-    async def _end_listener(self, listener: asyncio.Task) -> None:
-        """End the stop listener by a message, not by cancelling it: a cancelled receive
-        on channels-redis can hold back a frame meant for a socket (see chat.layers)."""
-        layer = get_channel_layer()
-        with contextlib.suppress(Exception):
-            await layer.group_discard(fanout.stop_group(self.owner_id, self.conversation_id), self.stop_channel)
-        if not listener.done():
-            with contextlib.suppress(Exception):
-                await layer.send(self.stop_channel, {"type": ENDED_EVENT})
-            done, _ = await asyncio.wait({listener}, timeout=5)
-            if not done:
-                listener.cancel()
 
     # --- publishing -------------------------------------------------------------------
     async def _publish(self) -> None:
