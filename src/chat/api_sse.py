@@ -9,7 +9,6 @@ that hangs up does not stop it (POST .../stop/ does).
 """
 import asyncio
 import contextlib
-import contextvars
 import json
 from uuid import UUID
 
@@ -21,6 +20,7 @@ from . import actions, fanout, history, protocol, recovery, selectors
 from .api_errors import not_found
 from .api_schemas import ErrorOut, MessageSendIn
 from .models import Message
+from .tasks import detached
 
 router = Router(tags=["answers"])
 
@@ -92,17 +92,6 @@ class Listener:
             self.queue.put_nowait(None)  # the stream falls back to the database
             with contextlib.suppress(Exception):
                 await fanout.unsubscribe(self.group, self._deliver)
-
-
-def detached(coro) -> asyncio.Task:
-    """A task in a fresh context, for work that outlives the request.
-
-    WhiteNoiseMiddleware is sync-only, so Django runs the rest of the chain (and this
-    view) inside async_to_sync; a task created here would inherit that call's
-    CurrentThreadExecutor, which is gone once the request is answered, and its next
-    database_sync_to_async would fail ("CurrentThreadExecutor already quit").
-    """
-    return asyncio.create_task(coro, context=contextvars.Context())
 
 
 def sse_event(frame_type: str, data: str) -> str:

@@ -20,7 +20,6 @@ Stop requests travel the same way, to the group a running answer's task joined
 """
 import asyncio
 import contextlib
-import contextvars
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -28,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 
 from . import protocol
+from .tasks import detached
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,7 @@ class RedisHub(LocalHub):
                 await super().unsubscribe(group, deliver)
                 raise
             if self.reader is None or self.reader.done():
-                # A fresh context: the reader outlives whichever request started it.
-                self.reader = asyncio.create_task(self._read(), name="fanout-reader",
-                                                  context=contextvars.Context())
+                self.reader = detached(self._read(), name="fanout-reader")
         # Frames published after the confirmation reach us: the caller reads state after this.
         await asyncio.wait_for(asyncio.shield(confirmed), timeout=10)
 

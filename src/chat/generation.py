@@ -10,7 +10,6 @@ A stop request reaches the task through fanout (Redis pub/sub) from any process.
 """
 import asyncio
 import contextlib
-import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from llm import Chunk, Provider, UpstreamError, Usage
 from . import fanout, partials, protocol, services
 from .models import Message
 from .state import get_store
+from .tasks import detached
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +240,7 @@ async def _let_go(upstream: asyncio.Task) -> None:
 async def launch(answer: Answer) -> asyncio.Task:
     """Start an answer in its own task; it outlives the socket or request that asked."""
     await answer.prepare()
-    # A fresh context: started from an HTTP view, the task would otherwise inherit the
-    # request's async_to_sync executor (WhiteNoise is sync middleware), which is gone once
-    # the response is sent, and every later database call of the answer would fail.
-    task = asyncio.create_task(_guarded(answer), name=f"answer-{answer.id}",
-                               context=contextvars.Context())
+    task = detached(_guarded(answer), name=f"answer-{answer.id}")
     _running[answer.id] = task
     task.add_done_callback(lambda _: _running.pop(answer.id, None))
     return task

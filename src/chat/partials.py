@@ -7,7 +7,6 @@ save. The UPDATE only touches rows still `streaming`, so a save that runs after 
 answer's final save cannot overwrite it.
 """
 import asyncio
-import contextvars
 import logging
 import weakref
 
@@ -15,6 +14,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from . import services
+from .tasks import detached
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,7 @@ class PartialSaver:
     def track(self, answer) -> None:
         self.answers[answer.id] = answer
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(
-                self._run(), name="partial-saver", context=contextvars.Context()
-            )
+            self.task = detached(self._run(), name="partial-saver")
 
     def forget(self, answer) -> None:
         self.answers.pop(answer.id, None)

@@ -10,7 +10,6 @@ keeping the longest text known (the live state is ahead of the last partial save
 """
 import asyncio
 import contextlib
-import contextvars
 import logging
 import random
 import weakref
@@ -21,6 +20,7 @@ from django.conf import settings
 from . import fanout, protocol, selectors, services
 from .models import Message
 from .state import LiveAnswer, answer_keys, get_store, is_stale, running_key
+from .tasks import detached
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,7 @@ def ensure_reaper() -> None:
     loop = asyncio.get_running_loop()
     task = _reapers.get(loop)
     if task is None or task.done():
-        # A fresh context: started from a request, it would inherit that request's executor.
-        _reapers[loop] = loop.create_task(_reap_forever(), name="answer-reaper",
-                                          context=contextvars.Context())
+        _reapers[loop] = detached(_reap_forever(), name="answer-reaper")
 
 
 def recover_on_start() -> int:
