@@ -30,12 +30,8 @@ async def interrupt(answer: Message, owner_id, live: LiveAnswer | None) -> Messa
 
     None when it had ended meanwhile (another process repaired it, or it finished).
     """
-    ahead = live is not None and live.seq > answer.seq
     finished = await database_sync_to_async(services.answer_interrupt)(
-        answer_id=answer.id,
-        content=live.content if ahead else None,
-        reasoning=live.reasoning if ahead else None,
-        seq=live.seq if ahead else None,
+        answer_id=answer.id, **_longest_text(answer, live)
     )
     if finished is not None:
         await get_store().drop(str(answer.id))
@@ -109,13 +105,7 @@ def recover_on_start() -> int:
         live = _live_sync(client, answer.id) if client is not None else None
         if client is not None and not is_stale(live):
             continue  # still beating: another process runs it
-        ahead = live is not None and live.seq > answer.seq
-        count += services.answer_interrupt(
-            answer_id=answer.id,
-            content=live.content if ahead else None,
-            reasoning=live.reasoning if ahead else None,
-            seq=live.seq if ahead else None,
-        ) is not None
+        count += services.answer_interrupt(answer_id=answer.id, **_longest_text(answer, live)) is not None
         if client is not None:
             with contextlib.suppress(Exception):
                 client.delete(*answer_keys(answer.id))
@@ -126,9 +116,13 @@ def recover_on_start() -> int:
 def _live_sync(client, message_id) -> LiveAnswer | None:
     content, reasoning, meta = answer_keys(message_id)
     with client.pipeline(transaction=True) as pipe:
-        text, thinking, fields = pipe.get(content).get(reasoning).hgetall(meta).execute()
-    if not fields:
-        return None
-    return LiveAnswer((text or b"").decode(), (thinking or b"").decode(), int(fields[b"seq"]),
-                      float(fields[b"beat"]))
+        return LiveAnswer.from_redis(*pipe.get(content).get(reasoning).hgetall(meta).execute())
+
+
+def _longest_text(answer: Message, live: LiveAnswer | None) -> dict:
+    """services.answer_interrupt's text arguments: the live state's text when it is ahead
+    of the last partial save, else None (keep what the row holds)."""
+    ahead = live is not None and live.seq > answer.seq
+    return dict(content=live.content if ahead else None, reasoning=live.reasoning if ahead else None,
+                seq=live.seq if ahead else None)
 

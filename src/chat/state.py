@@ -27,6 +27,13 @@ class LiveAnswer:
     seq: int
     beat: float  # unix time of the last sign of life from the answer's task
 
+    @classmethod
+    def from_redis(cls, text: bytes | None, thinking: bytes | None, fields: dict) -> "LiveAnswer | None":
+        """From GET content, GET reasoning, HGETALL meta (async or sync client alike)."""
+        if not fields:
+            return None
+        return cls((text or b"").decode(), (thinking or b"").decode(), int(fields[b"seq"]), float(fields[b"beat"]))
+
 
 def running_key() -> str:
     """A sorted set of the answers streaming on any process, scored by their last beat."""
@@ -99,7 +106,9 @@ class RedisStore:
         import redis.asyncio as redis
 
         self._redis = redis.Redis.from_url(url)
+        # Scripts go by their SHA after the first call (EVALSHA), not as text on every call.
         self._append = self._redis.register_script(_APPEND)
+        self._hit = self._redis.register_script(_SLIDING_WINDOW)
 
     @staticmethod
     def _keys(message_id: str) -> tuple[str, str, str]:
@@ -143,15 +152,7 @@ class RedisStore:
         content, reasoning, meta = self._keys(message_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.get(content).get(reasoning).hgetall(meta)
-            text, thinking, fields = await pipe.execute()
-        if not fields:
-            return None
-        return LiveAnswer(
-            content=(text or b"").decode(),
-            reasoning=(thinking or b"").decode(),
-            seq=int(fields[b"seq"]),
-            beat=float(fields[b"beat"]),
-        )
+            return LiveAnswer.from_redis(*await pipe.execute())
 
     async def drop(self, message_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -162,10 +163,8 @@ class RedisStore:
         """MemoryStore.hit across processes: the log is a sorted set trimmed and grown in one
         Lua script, so two processes can never both take the last place."""
         now = time.time() if now is None else now
-        result = await self._redis.eval(
-            _SLIDING_WINDOW, 1, f"{settings.CHAT_REDIS_PREFIX}:rate:{key}",
-            repr(now), repr(float(window)), limit, uuid.uuid4().hex,
-        )
+        result = await self._hit(keys=[f"{settings.CHAT_REDIS_PREFIX}:rate:{key}"],
+                                 args=[repr(now), repr(float(window)), limit, uuid.uuid4().hex])
         return None if result is None else float(result)
 
 
