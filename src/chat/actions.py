@@ -81,14 +81,19 @@ async def snapshot(owner_id, conversation_id) -> dict:
     state.py). Raises services.NotOwner when the conversation is another user's.
     One database read in the common case: orphans are looked for among the messages read.
     """
-    load = database_sync_to_async(selectors.conversation_with_messages)
     store = get_store()
-    conversation, messages = await load(owner_id=owner_id, conversation_id=conversation_id)
-    lives = {m.id: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
+
+    async def read():
+        conversation, messages = await database_sync_to_async(selectors.conversation_with_messages)(
+            owner_id=owner_id, conversation_id=conversation_id
+        )
+        lives = {m.id: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
+        return conversation, messages, lives
+
+    conversation, messages, lives = await read()
     if any(is_stale(live) for live in lives.values()):  # a process died (rare): repair, read again
         await repair_orphans(owner_id, conversation_id)
-        conversation, messages = await load(owner_id=owner_id, conversation_id=conversation_id)
-        lives = {m.id: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
+        conversation, messages, lives = await read()
     for index, message in enumerate(messages):
         if message.status != Message.Status.STREAMING:
             continue

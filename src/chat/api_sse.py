@@ -55,14 +55,8 @@ class Listener:
 
     async def _deliver(self, text: str) -> None:
         self.queue.put_nowait(text)
-        if self.answer_id and self._ends_answer(text):
+        if self.answer_id and self.answer_id in text and done_id(text) == self.answer_id:
             await self.close()  # even if the response is never read, nothing is left behind
-
-    def _ends_answer(self, text: str) -> bool:
-        if self.answer_id not in text or protocol.MESSAGE_DONE not in text:
-            return False  # cheap test first: most frames are deltas
-        frame = json.loads(text)
-        return frame.get("type") == protocol.MESSAGE_DONE and frame["message"]["id"] == self.answer_id
 
     async def next(self, timeout: float) -> str | None:
         """The next encoded frame; "" after `timeout` s of silence; None once closed."""
@@ -80,10 +74,8 @@ class Listener:
             text = await self.next(left)
             if text is None:
                 return False
-            if text and protocol.MESSAGE_DONE in text:
-                frame = json.loads(text)
-                if frame.get("type") == protocol.MESSAGE_DONE:
-                    waiting.discard(frame["message"]["id"])
+            if text:
+                waiting.discard(done_id(text))
         return not waiting
 
     async def close(self) -> None:
@@ -92,6 +84,14 @@ class Listener:
             self.queue.put_nowait(None)  # the stream falls back to the database
             with contextlib.suppress(Exception):
                 await fanout.unsubscribe(self.group, self._deliver)
+
+
+def done_id(text: str) -> str | None:
+    """The message id of an encoded `message.done` frame; None for any other frame."""
+    if protocol.MESSAGE_DONE not in text:
+        return None  # cheap test first: most frames are deltas
+    frame = json.loads(text)
+    return frame["message"]["id"] if frame.get("type") == protocol.MESSAGE_DONE else None
 
 
 def sse_event(frame_type: str, data: str) -> str:
