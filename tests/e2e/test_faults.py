@@ -19,19 +19,23 @@ from tests.fake_upstream import Scenario
 from .conftest import USERNAME
 from .servers import free_port, login
 from .tabs import deltas, open_tab
-from .test_multiprocess import STALE_AFTER, stored_answer, wait_for_deltas
+from .test_multiprocess import LONG_TEXT, STALE_AFTER, send, stored_answer, wait_for_deltas
 
 pytestmark = pytest.mark.e2e
-
-LONG_TEXT = " ".join(f"token{n}" for n in range(200))
-
-
-def send(content: str) -> dict:
-    return {"type": "message.send", "content": content}
 
 
 def seen_text(frames: list[dict]) -> str:
     return "".join(f["delta"] for f in deltas(frames) if f["part"] == "content")
+
+
+async def answer_in_flight(server, upstream, ask: str) -> tuple[Scenario, list[dict], str]:
+    """Start a long answer on `server` and read its first 20 deltas: (scenario, frames, answer id)."""
+    scenario = Scenario.words(LONG_TEXT, delay=0.02)
+    upstream.enqueue(scenario)
+    tab, _ = await open_tab(server, uuid.uuid4(), login(server, USERNAME))
+    await tab.send(send(ask))
+    frames = await wait_for_deltas(tab, 20)
+    return scenario, frames, deltas(frames)[0]["message_id"]
 
 
 async def test_listeners_on_another_process_are_told_when_the_answering_process_dies(
@@ -72,13 +76,7 @@ async def test_start_up_recovery_keeps_the_live_text(launch, redis_prefix, upstr
     env = {"CHAT_REDIS_PREFIX": f"{redis_prefix}:restart", "CHAT_SAVE_INTERVAL": "600"}
     first = launch("restart-1", **env)
     first.wait_ready()
-    scenario = Scenario.words(LONG_TEXT, delay=0.02)
-    upstream.enqueue(scenario)
-    cid = uuid.uuid4()
-    tab, _ = await open_tab(first, cid, login(first, USERNAME))
-    await tab.send(send("Start an answer, then crash"))
-    frames = await wait_for_deltas(tab, 20)
-    answer_id = deltas(frames)[0]["message_id"]
+    scenario, frames, answer_id = await answer_in_flight(first, upstream, "Start an answer, then crash")
     first.kill()
     seen = seen_text(frames)
     database = first.env["DATABASE_URL"]
@@ -122,13 +120,7 @@ async def test_an_answer_whose_redis_dies_goes_on_and_is_stored_whole(launch, pr
     redis_server, url = private_redis
     server = launch("redis-dies", REDIS_URL=url, CHAT_SAVE_INTERVAL="600")
     server.wait_ready()
-    scenario = Scenario.words(LONG_TEXT, delay=0.02)
-    upstream.enqueue(scenario)
-    cid = uuid.uuid4()
-    tab, _ = await open_tab(server, cid, login(server, USERNAME))
-    await tab.send(send("Start an answer, then lose Redis"))
-    frames = await wait_for_deltas(tab, 20)
-    answer_id = deltas(frames)[0]["message_id"]
+    scenario, frames, answer_id = await answer_in_flight(server, upstream, "Start an answer, then lose Redis")
     redis_server.kill()
     redis_server.wait(5)
     seen = seen_text(frames)

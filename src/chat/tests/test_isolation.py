@@ -21,10 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LONG = " ".join(f"word{n}" for n in range(200))
 
 
-def send_frame(content="Hello there"):
-    return {"type": "message.send", "content": content}
-
-
 async def test_socket_that_joined_first_gets_nothing_of_the_owners_chat(chat_layer, llm, alice, bob):
     cid = uuid.uuid4()
     spy, snapshot = await open_chat(bob, cid)
@@ -61,13 +57,20 @@ async def test_sse_created_conversations_do_not_leak_either_way(chat_layer, llm,
     await waiting.disconnect()
 
 
-async def test_stop_from_a_socket_that_joined_first_does_not_stop_the_owner(chat_layer, llm, alice, bob):
+async def spy_first_then_owners_answer(llm, alice, bob):
+    """Bob's socket joins a fresh id first; alice's then starts a long answer there.
+    Returns (cid, bob's socket, alice's socket) once the conversation exists."""
     llm.enqueue(Scenario.words(LONG, delay=0.005))
     cid = uuid.uuid4()
     spy, _ = await open_chat(bob, cid)
     owner, _ = await open_chat(alice, cid)
     await owner.send_json_to(send_frame())
     await owner.receive_json_from(timeout=5)  # conversation.updated: it exists now
+    return cid, spy, owner
+
+
+async def test_stop_from_a_socket_that_joined_first_does_not_stop_the_owner(chat_layer, llm, alice, bob):
+    cid, spy, owner = await spy_first_then_owners_answer(llm, alice, bob)
     await spy.send_json_to({"type": "generation.stop"})
     frames = await until_done(owner, timeout=20)
     assert frames[-1]["message"]["status"] == "complete"
@@ -113,12 +116,7 @@ async def _user_id(username):
 
 async def test_send_during_the_owners_answer_is_closed_not_busy(chat_layer, llm, alice, bob):
     # Before: bob got `busy` for alice's running answer, stayed joined, and read the rest.
-    llm.enqueue(Scenario.words(LONG, delay=0.005))
-    cid = uuid.uuid4()
-    spy, _ = await open_chat(bob, cid)
-    owner, _ = await open_chat(alice, cid)
-    await owner.send_json_to(send_frame())
-    await owner.receive_json_from(timeout=5)  # conversation.updated: it exists now
+    _, spy, owner = await spy_first_then_owners_answer(llm, alice, bob)
     await spy.send_json_to(send_frame("let me in"))
     assert await spy.receive_output(timeout=5) == {"type": "websocket.close", "code": 4003}
     await until_done(owner, timeout=20)
