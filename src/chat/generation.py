@@ -52,13 +52,12 @@ class Answer:
         self.pending: list[Segment] = []  # not yet published
         self.wake = asyncio.Event()
         self.upstream_done = False
-        self.stop_requested = False
         self.usage: Usage | None = None
         self.status = Message.Status.COMPLETE
         self.error: str | None = None
         self.saved_seq = 0  # seq of the text the partial saver last sent (chat.partials)
         self.stop_group: str | None = None  # joined in prepare() (fanout)
-        self.stopped = asyncio.Event()
+        self.stopped = asyncio.Event()  # set by a stop request (fanout), from any process
         self.live_lost = False  # the live state or fan-out failed (Redis away) at least once
         # Measurement hooks (bench/): when each token arrived, when each frame went out.
         self.token_times: list[float] = []
@@ -78,7 +77,6 @@ class Answer:
 
     async def _on_stop(self, _text: str) -> None:
         """A stop request from any process (fanout.request_stop); also before run() began."""
-        self.stop_requested = True
         self.stopped.set()
 
     async def run(self) -> Message:
@@ -88,7 +86,7 @@ class Answer:
         publisher = asyncio.create_task(self._publish())
         try:
             await asyncio.wait({upstream, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if self.stop_requested or upstream.cancelled():
+            if self.stopped.is_set() or upstream.cancelled():
                 self.status = Message.Status.STOPPED
                 upstream.cancel()  # aclosing() then closes the upstream request
                 await _let_go(upstream)
@@ -119,7 +117,7 @@ class Answer:
             self.status, self.error = Message.Status.ERROR, "The answer failed because of a server error."
 
     def _take(self, part: str, text: str) -> None:
-        if self.stop_requested:
+        if self.stopped.is_set():
             return  # stored text ends where the stop came, whatever was in flight
         self.token_times.append(time.perf_counter())
         if self.pending and self.pending[-1].part == part:
@@ -189,7 +187,7 @@ class Answer:
     # --- the end ----------------------------------------------------------------------------
     async def _finish(self) -> Message:
         partials.saver().forget(self)
-        if self.stop_requested and self.status == Message.Status.COMPLETE:
+        if self.stopped.is_set() and self.status == Message.Status.COMPLETE:
             self.status = Message.Status.STOPPED
         content, reasoning, seq = self.text_so_far()
         if self.status == Message.Status.ERROR and not content and not self.error:
