@@ -14,7 +14,7 @@ from django.conf import settings
 from llm import provider_from_settings, tokens
 
 from . import fanout, protocol, recovery, selectors, services
-from .generation import Answer, launch
+from .generation import Answer, accepting, launch
 from .models import Message
 from .protocol import ProtocolError
 from .state import get_store, is_stale
@@ -106,6 +106,12 @@ async def snapshot(owner_id, conversation_id) -> dict:
     return protocol.snapshot_frame(conversation, messages)
 
 
+def shutting_down(client_id: str | None = None) -> ProtocolError:
+    """This process is draining (SIGTERM): it starts no new answer; another process will."""
+    return ProtocolError(protocol.UNAVAILABLE, "This server is restarting; send the message again in a moment.",
+                         client_id=client_id, retry_after=1)
+
+
 def too_many_answers(client_id: str | None = None) -> ProtocolError:
     limit = settings.CHAT_MAX_ANSWERS_PER_USER
     return ProtocolError(
@@ -157,6 +163,8 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> 
     A repeated client_id stores nothing and starts nothing: the earlier message comes
     back as a duplicate Opened (answer None). Raises ProtocolError or services.NotOwner.
     """
+    if not accepting():
+        raise shutting_down(send.client_id)
     if send.client_id is not None:
         earlier = await database_sync_to_async(_earlier_send)(
             conversation_id=conversation_id, client_id=send.client_id
@@ -202,6 +210,8 @@ def _open_regenerate(*, user, conversation_id, model: str):
 
 async def regenerate(*, user, conversation_id) -> Message:
     """Answer the last user message again; the earlier answer is kept."""
+    if not accepting():
+        raise shutting_down()
     if await repair_orphans(user.pk, conversation_id):
         raise busy()
     await check_rate(user)

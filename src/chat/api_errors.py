@@ -12,9 +12,11 @@ PROTOCOL_STATUS = {
     protocol.TOO_MANY_ANSWERS: 429,
     protocol.INTERNAL: 500,
     protocol.TOO_LARGE: 413,
+    protocol.UNAVAILABLE: 503,
 }
 STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "busy", 413: protocol.TOO_LARGE, 422: "invalid", 429: "rate_limited"}
+                405: "method_not_allowed", 409: "busy", 413: protocol.TOO_LARGE, 422: "invalid", 429: "rate_limited",
+                503: protocol.UNAVAILABLE}
 
 
 class ApiError(Exception):

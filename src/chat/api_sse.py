@@ -35,7 +35,7 @@ SSE_RESPONSES = {
     }
 }
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
-          429: ErrorOut}
+          429: ErrorOut, 503: ErrorOut}
 
 
 class Listener:

@@ -30,6 +30,9 @@ BEAT_INTERVAL = 1.0
 
 # Tasks we started: kept referenced (asyncio holds only weak references) and awaitable.
 _running: dict[str, asyncio.Task] = {}
+_answers: dict[str, "Answer"] = {}  # the same answers, for interrupt_all()
+# False once this process is shutting down (serving.drain): actions refuse new answers.
+_accepting = True
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Answer:
         self.stop_group: str | None = None  # joined in prepare() (fanout)
         self.stopped = asyncio.Event()  # set by a stop request (fanout), from any process
         self.live_lost = False  # the live state or fan-out failed (Redis away) at least once
+        self.interrupted = False  # ended by interrupt(): the process is shutting down
         # Measurement hooks (bench/): when each token arrived, when each frame went out.
         self.token_times: list[float] = []
         self.frame_log: list[tuple[float, int]] = []  # (time, tokens in frame)
@@ -77,6 +81,12 @@ class Answer:
 
     async def _on_stop(self, _text: str) -> None:
         """A stop request from any process (fanout.request_stop); also before run() began."""
+        self.stopped.set()
+
+    def interrupt(self) -> None:
+        """End now as `interrupted` with the text so far: this process is shutting down and
+        its drain time is over. The upstream request is closed as for a stop."""
+        self.interrupted = True
         self.stopped.set()
 
     async def run(self) -> Message:
@@ -189,6 +199,8 @@ class Answer:
         partials.saver().forget(self)
         if self.stopped.is_set() and self.status == Message.Status.COMPLETE:
             self.status = Message.Status.STOPPED
+        if self.interrupted and self.status == Message.Status.STOPPED:
+            self.status, self.error = Message.Status.INTERRUPTED, services.INTERRUPTED_ERROR
         content, reasoning, seq = self.text_so_far()
         if self.status == Message.Status.ERROR and not content and not self.error:
             self.error = "The model returned nothing."
@@ -240,7 +252,13 @@ async def launch(answer: Answer) -> asyncio.Task:
     await answer.prepare()
     task = detached(_guarded(answer), name=f"answer-{answer.id}")
     _running[answer.id] = task
-    task.add_done_callback(lambda _: _running.pop(answer.id, None))
+    _answers[answer.id] = answer
+
+    def forget(_task):
+        _running.pop(answer.id, None)
+        _answers.pop(answer.id, None)
+
+    task.add_done_callback(forget)
     return task
 
 
@@ -261,3 +279,27 @@ async def wait_all(timeout: float = 30) -> None:
 
 def running_here(answer_id) -> bool:
     return str(answer_id) in _running
+
+
+def running_count() -> int:
+    return len(_running)
+
+
+def accepting() -> bool:
+    """Whether this process starts new answers (not once it is shutting down)."""
+    return _accepting
+
+
+def stop_accepting() -> None:
+    global _accepting
+    _accepting = False
+
+
+async def interrupt_all(timeout: float = 10) -> int:
+    """End every answer still running here as `interrupted` with its text so far, and wait
+    (up to `timeout`) until they are stored and announced. Returns how many there were."""
+    answers = list(_answers.values())
+    for answer in answers:
+        answer.interrupt()
+    await wait_all(timeout)
+    return len(answers)

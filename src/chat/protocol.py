@@ -18,6 +18,9 @@ BUSY = "busy"
 RATE_LIMITED = "rate_limited"
 TOO_MANY_ANSWERS = "too_many_answers"  # addition: CHAT_MAX_ANSWERS_PER_USER running already
 INTERNAL = "internal"
+# Addition: this server process is shutting down (SIGTERM) and starts no new answer; nothing
+# was stored. Send again on another connection (over HTTP: 503 with Retry-After).
+UNAVAILABLE = "unavailable"
 # HTTP API only: a request body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (HTTP 413).
 TOO_LARGE = "too_large"
 
@@ -38,6 +41,10 @@ CLOSE_NO_SUCH_PATH = 4004
 # A client frame over the server's message size limit (1 MiB): RFC 6455 "message too big",
 # sent by Daphne's WebSocket layer itself (see config/ws_server.py).
 CLOSE_MESSAGE_TOO_BIG = 1009
+# This server process is shutting down (SIGTERM, serving.drain): RFC 6455 "service restart".
+# Reconnect at once; a load balancer sends the new socket to another process, where the
+# answers of this one go on (snapshot + deltas).
+CLOSE_SERVICE_RESTART = 1012
 
 CLIENT_ID_MAX = 100
 

@@ -17,6 +17,8 @@ from llm import Usage
 from .models import Conversation, Message
 
 TITLE_MAX = 60
+# The error of an answer whose server process stopped while it was being written.
+INTERRUPTED_ERROR = "The server stopped while this answer was being written."
 
 
 class Busy(Exception):
@@ -212,8 +214,7 @@ def answer_interrupt(*, answer_id, content: str | None = None, reasoning: str | 
 
     Returns None when the answer is no longer streaming (it ended meanwhile).
     """
-    fields = dict(status=Message.Status.INTERRUPTED, updated_at=timezone.now(),
-                  error="The server stopped while this answer was being written.")
+    fields = dict(status=Message.Status.INTERRUPTED, updated_at=timezone.now(), error=INTERRUPTED_ERROR)
     if content is not None:
         fields.update(content=content, reasoning=reasoning or "", seq=seq or 0)
     if not Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(**fields):

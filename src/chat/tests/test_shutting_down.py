@@ -1,0 +1,63 @@
+"""A process that is shutting down (serving.drain drives this): it starts no new answer,
+saying `unavailable`, and ends the answers it still runs `interrupted`, keeping their text."""
+import uuid
+
+import pytest
+
+from chat import generation, protocol, services
+from chat.models import Message
+from tests.fake_upstream import Scenario
+
+from .test_api_sse import send
+from .ws import deltas_text, frames_until, open_chat, send_frame, until_done
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LONG = " ".join(f"word{n}" for n in range(300))
+
+
+@pytest.fixture
+def shutting_down(monkeypatch):
+    monkeypatch.setattr(generation, "_accepting", False)  # restored after the test
+
+
+async def test_a_send_over_the_socket_is_refused_unavailable_and_nothing_is_stored(llm, alice, shutting_down):
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("Anyone?", client_id="c-1"))
+    refused = await socket.receive_json_from(timeout=5)
+    assert refused == {"type": "error", "code": protocol.UNAVAILABLE, "client_id": "c-1", "retry_after": 1,
+                       "message": "This server is restarting; send the message again in a moment."}
+    await socket.send_json_to({"type": "message.regenerate"})
+    assert (await socket.receive_json_from(timeout=5))["code"] == protocol.UNAVAILABLE
+    await socket.send_json_to({"type": "conversation.sync"})  # reading still works
+    assert (await socket.receive_json_from(timeout=5))["type"] == "conversation.snapshot"
+    await socket.disconnect()
+    assert not await Message.objects.filter(conversation_id=cid).aexists()
+    assert llm.requests == []
+
+
+async def test_a_send_over_http_is_refused_503_with_retry_after(llm, alice, shutting_down):
+    cid = uuid.uuid4()
+    response = await send(cid, alice, "Anyone?")
+    assert response.status == 503 and response.headers["retry-after"] == "1"
+    assert (await response.json())["error"]["code"] == "unavailable"
+    assert not await Message.objects.filter(conversation_id=cid).aexists()
+
+
+async def test_interrupt_all_stores_running_answers_interrupted_with_their_text(chat_layer, llm, alice):
+    llm.enqueue(Scenario.words(LONG, delay=0.02))
+    cid = uuid.uuid4()
+    tab, _ = await open_chat(alice, cid)
+    await tab.send_json_to(send_frame("A long one"))
+    seen = await frames_until(tab, lambda f: f["type"] == "message.delta" and f["seq"] >= 3)
+    assert await generation.interrupt_all(timeout=5) == 1
+    seen += await until_done(tab, timeout=5)
+    done = seen[-1]["message"]
+    assert done["status"] == "interrupted" and done["error"] == services.INTERRUPTED_ERROR
+    assert done["content"] == deltas_text(seen) and LONG.startswith(done["content"]) and done["content"] != LONG
+    assert await llm.async_wait_for_client_close(timeout=1.0), "the upstream request was not closed"
+    stored = await Message.objects.aget(id=done["id"])
+    assert (stored.status, stored.content) == ("interrupted", done["content"])
+    assert generation.running_count() == 0 and await generation.interrupt_all() == 0
+    await tab.disconnect()
