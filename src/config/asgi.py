@@ -14,17 +14,20 @@ from django.conf import settings  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config import ws_server  # noqa: E402
 from config.origin import SameOriginValidator  # noqa: E402
+from serving.proxy import ForwardedClient  # noqa: E402
 
 # Oversized frames: close code 1009 instead of a dropped connection; a client that stops
-# reading is dropped past CHAT_SOCKET_BUFFER_BYTES instead of growing the server's memory.
+# reading is dropped past CHAT_SOCKET_BUFFER_BYTES instead of growing the server's memory;
+# SIGTERM drains (serving.drain).
 ws_server.install(max_buffer=settings.CHAT_SOCKET_BUFFER_BYTES)
 
-application = ProtocolTypeRouter(
+# The client's address and scheme as the proxy in front saw them, from that proxy only.
+application = ForwardedClient(ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
-)
+))
 
 if settings.CHAT_RECOVER_ON_START:
     # Answers a dead process left `streaming` become `interrupted` (see chat.actions).

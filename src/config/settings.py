@@ -3,7 +3,10 @@
 Every variable and its default is listed in docs/settings.md; the wire contract's
 table is the source of truth for the ones it names.
 """
+import ipaddress
 import json
+import os
+import socket
 import warnings
 from pathlib import Path
 
@@ -40,6 +43,7 @@ INSTALLED_APPS = [
     "ninja",  # /api/docs then loads Swagger UI from our static files, not a CDN
     "accounts",
     "chat",
+    "serving",
 ]
 
 MIDDLEWARE = [
@@ -206,11 +210,30 @@ CHAT_RECOVER_ON_START = env.bool("CHAT_RECOVER_ON_START", default=True)
 # their listeners (see chat.recovery); 0 turns the reaper off.
 CHAT_REAP_INTERVAL = env.float("CHAT_REAP_INTERVAL", default=1.0)
 
+# --- Serving: processes behind a proxy ----------------------------------------------
+# How a process is told apart in log lines and /readyz: the container's hostname (compose
+# replicas each have their own) and the process id, unless set.
+CHAT_PROCESS_NAME = env("CHAT_PROCESS_NAME", default="") or f"{socket.gethostname()}:{os.getpid()}"
+# On SIGTERM a process lets its running answers finish for up to this many seconds, then
+# stores what is left `interrupted` and exits (serving.drain).
+CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=30.0)
+if CHAT_DRAIN_SECONDS < 0:
+    raise ImproperlyConfigured("CHAT_DRAIN_SECONDS must be 0 or more.")
+# Peers whose X-Forwarded-For / X-Real-IP / X-Forwarded-Proto are believed (IP addresses or
+# CIDR networks): the proxy in front. Anyone else's are ignored (serving.proxy).
+try:
+    TRUSTED_PROXIES = [ipaddress.ip_network(peer, strict=False)
+                       for peer in env.list("DJANGO_TRUSTED_PROXIES", default=[])]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must list IP addresses or networks: {exc}") from exc
+
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {"plain": {
+        "format": f"%(asctime)s %(levelname)s [{CHAT_PROCESS_NAME.replace('%', '%%')}] %(name)s: %(message)s",
+    }},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},

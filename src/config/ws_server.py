@@ -9,16 +9,26 @@
   connection is dropped: a close frame would only queue behind the backlog, while dropping
   frees it at once. The browser sees 1006, reconnects and gets a snapshot (nothing of the
   answer is lost: it lives in the database and the live state, not in the socket).
+- While the process drains (SIGTERM, serving.drain), a new socket's handshake is refused
+  with HTTP 503, which nginx passes on to the next process (proxy_next_upstream http_503);
+  one the application accepts anyway (its handshake began before the drain) is closed at
+  once with 1012, as the open ones are (close_sockets).
 
 Daphne builds its factory in Server.run(), after it has imported the application, so
-replacing the class at import time (config.asgi calls install()) is enough.
+replacing the class at import time (config.asgi calls install()) is enough; building it
+is also when the drain learns of Daphne's server (its connections, its reactor).
 """
 import logging
 
 import daphne.server
+from autobahn.websocket.types import ConnectionDeny
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
+from chat.protocol import CLOSE_SERVICE_RESTART
+from serving import drain
+
 log = logging.getLogger(__name__)
+RESTART_REASON = "server restarting"
 
 
 def buffered(transport) -> int:
@@ -41,10 +51,51 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         super().serverSend(content, binary)
 
     dropped_for_backlog = False
+    refused_while_draining = False
+
+    def onConnect(self, request):
+        if drain.draining():
+            self.refused_while_draining = True
+            raise ConnectionDeny(503, RESTART_REASON)
+        return super().onConnect(request)
+
+    def onClose(self, wasClean, code, reason):
+        if self.refused_while_draining:
+            return  # Daphne never heard of this connection (its onConnect did not run)
+        super().onClose(wasClean, code, reason)
+
+    def serverAccept(self, subprotocol=None):
+        super().serverAccept(subprotocol)
+        if drain.draining():
+            self.close_for_restart()
+
+    def close_for_restart(self) -> None:
+        """Close with 1012 "service restart". autobahn's sendClose() takes only 1000 and
+        3000-4999 from applications; its own close frame sender takes any code."""
+        if self.state == self.STATE_OPEN:
+            self.sendCloseFrame(code=CLOSE_SERVICE_RESTART, reasonUtf8=RESTART_REASON.encode(), isReply=False)
+
+
+def open_sockets(server) -> list[BoundedWebSocketProtocol]:
+    """The WebSockets of a Daphne server that are open (handshake done, not closing)."""
+    return [protocol for protocol in list(server.connections)
+            if isinstance(protocol, BoundedWebSocketProtocol) and protocol.state == protocol.STATE_OPEN]
+
+
+def close_sockets(server) -> int:
+    """Tell every open socket to reconnect elsewhere (1012, service restart); returns the count."""
+    sockets = open_sockets(server)
+    for protocol in sockets:
+        protocol.close_for_restart()
+    return len(sockets)
 
 
 class ClosingWebSocketFactory(WebSocketFactory):
     protocol = BoundedWebSocketProtocol
+
+    def __init__(self, server_class, *args, **kwargs):
+        super().__init__(server_class, *args, **kwargs)
+        drain.attach(server_class)  # Daphne passes its Server instance as `server_class`
 
     def setProtocolOptions(self, **options):
         options.setdefault("failByDrop", False)

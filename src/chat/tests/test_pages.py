@@ -67,24 +67,6 @@ def test_login_logout_and_signup(user):
     assert mismatch.status_code == 200 and b"text-red" in mismatch.content
 
 
-# The view's database_sync_to_async closes the connection: a rollback-only test DB can't survive that.
-@pytest.mark.django_db(transaction=True)
-def test_healthz_ok(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_healthz_503_when_the_channel_layer_is_down(client, settings):
-    settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "chat.layers.ReliableRedisChannelLayer",
-        "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens on port 1
-    }}
-    response = client.get("/healthz")
-    assert response.status_code == 503 and response.json()["status"] == "unavailable"
-    assert response.json()["checks"] == {"database": True, "channel_layer": False}
-
-
 def test_first_start_creates_one_superuser_and_prints_the_password(capsys, monkeypatch):
     monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
     call_command("ensure_superuser", url="http://127.0.0.1:8000/accounts/login/")
