@@ -1,0 +1,1 @@
+"""Deployment files (nginx); a package so that tests and benchmarks import the renderer."""
