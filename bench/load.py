@@ -46,11 +46,11 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import httpx  # noqa: E402
 
-from tests.e2e.servers import PASSWORD, VENV_BIN, Server, base_env, free_port, login, manage  # noqa: E402
+from tests.e2e.servers import PASSWORD, Server, base_env, free_port, login, manage  # noqa: E402
+from tests.fake_upstream import STAMP  # noqa: E402
 
 USERS = [f"load{n}" for n in range(4)]
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-STAMP = re.compile(r"\|(\d+\.\d+)")
 ASK = re.compile(r"bench (\d+) ([\d.]+) (\d+)")
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -274,18 +274,6 @@ def run_clients(transport: str, targets: list, ask: str, timeout: float, workers
 
 
 # -- servers ----------------------------------------------------------------------------------
-class RelayServer(Server):
-    def start(self):
-        import subprocess
-
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "bench.reference_relay:app"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        return self
-
-
 @dataclass
 class Shape:
     name: str
@@ -541,7 +529,8 @@ def main(args) -> None:
     upstream.start()
     ready.wait(30)
     upstream_url = f"http://127.0.0.1:{port}/v1"
-    relay = RelayServer("reference", base_env(PYTHONPATH=f"{ROOT}:{ROOT / 'src'}", LLM_BASE_URL=upstream_url), logs).start()
+    relay = Server("reference", base_env(PYTHONPATH=f"{ROOT}:{ROOT / 'src'}", LLM_BASE_URL=upstream_url), logs,
+                   app="bench.reference_relay:app").start()
     started: dict[str, Shape] = {}
     lines = []
     try:

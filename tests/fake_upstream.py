@@ -40,6 +40,10 @@ _ERROR_TYPES = {
 }
 
 
+# A stamped token's emit time, as Scenario.stamp writes it after the token's text.
+STAMP = re.compile(r"\|(\d+\.\d+)")
+
+
 @dataclass
 class Scenario:
     """How the server answers one request.

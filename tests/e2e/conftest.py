@@ -10,14 +10,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
+from .proxy import Nginx, nginx_binary
 from .servers import PASSWORD, Server, base_env, login, manage
 
 PG_ADMIN_URL = os.environ.get("E2E_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 USERNAME = "e2e-alice"
+DRAIN_SECONDS = 20  # CHAT_DRAIN_SECONDS of the processes behind nginx
 
 
 def pytest_configure(config):
@@ -120,3 +123,46 @@ def pair(launch) -> tuple[Server, Server]:
 def session_id(pair) -> str:
     """A session cookie from a login over HTTP on A (sessions live in the shared database)."""
     return login(pair[0], USERNAME)
+
+
+# --- nginx in front of several processes (tests/e2e/proxy.py) -----------------------------
+@dataclass
+class Cluster:
+    """nginx in front of Daphne processes that share PostgreSQL and Redis, as compose runs them."""
+
+    nginx: Nginx
+    servers: list[Server]
+    session: str
+
+    def up(self) -> None:
+        """Start again whichever process a test stopped, on its own port (as a restart does)."""
+        for server in self.servers:
+            if server.process.poll() is not None:
+                server.start()
+        for server in self.servers:
+            server.wait_ready()
+
+    def running(self) -> dict[str, int]:
+        """Answers running on each process, by name (from /readyz)."""
+        return {server.name: (server.readiness() or {}).get("answers", 0) for server in self.servers}
+
+    def by_name(self, name: str) -> Server:
+        return next(server for server in self.servers if server.name == name)
+
+
+@pytest.fixture(scope="module")
+def cluster(launch, tmp_path_factory) -> Iterator[Cluster]:
+    """nginx (the repo's configuration) in front of Daphne processes A, B and C."""
+    if nginx_binary() is None:
+        print("\nnginx tests SKIPPED: nginx is not installed (bin/test installs it as root on Debian)")
+        pytest.skip("nginx is not installed: apt-get install nginx (bin/test does, as root on Debian)")
+    env = dict(DJANGO_TRUSTED_PROXIES="127.0.0.1", CHAT_DRAIN_SECONDS=str(DRAIN_SECONDS),
+               CHAT_MAX_ANSWERS_PER_USER="100", CHAT_MAX_SOCKETS_PER_USER="200")
+    servers = [launch(name, CHAT_PROCESS_NAME=name, **env) for name in ("A", "B", "C")]
+    for server in servers:
+        server.wait_ready()
+    nginx = Nginx(tmp_path_factory.mktemp("nginx"), [f"127.0.0.1:{s.port}" for s in servers]).start()
+    try:
+        yield Cluster(nginx, servers, login(servers[0], USERNAME))
+    finally:
+        nginx.stop()

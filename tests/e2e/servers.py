@@ -74,6 +74,7 @@ class Server:
     log_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    app: str = "config.asgi:application"  # the ASGI application Daphne serves
 
     @property
     def url(self) -> str:
@@ -90,7 +91,7 @@ class Server:
     def start(self) -> Server:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), self.app],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
@@ -118,6 +119,17 @@ class Server:
         if self.process and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
+
+    def sigterm(self) -> None:
+        """SIGTERM, as `docker stop` sends it: the process drains, then exits (serving.drain)."""
+        os.kill(self.process.pid, signal.SIGTERM)
+
+    def readiness(self) -> dict | None:
+        """/readyz's body (whatever its status), or None while nothing answers on the port."""
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=8).json()
+        except httpx.HTTPError:
+            return None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
