@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The chat server in one image: the built web client plus Django/Channels served by Daphne.
-# docker compose up (see docker-compose.yml) adds PostgreSQL and Redis.
+# The chat server in one image: the built web client plus Django/Channels served by Daphne
+# (the default target), and nginx in front with the collected static files (target `proxy`).
+# docker compose up (see docker-compose.yml) runs both, with PostgreSQL and Redis.
 
 # --- 1. the web client: frontend/dist with its Vite manifest ---------------------------------
 FROM node:20-bookworm-slim AS client
@@ -22,8 +23,8 @@ RUN pdm export --prod -o requirements.txt \
  && python -m venv /venv \
  && /venv/bin/pip install --require-hashes -r requirements.txt
 
-# --- 3. the runtime ---------------------------------------------------------------------------
-FROM python:3.11-slim
+# --- 3. the app: Daphne serving Django and Channels -----------------------------------------
+FROM python:3.11-slim AS app
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/venv/bin:$PATH \
@@ -40,3 +41,15 @@ RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinpu
 USER chat
 EXPOSE 8000
 CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -b 0.0.0.0 -p 8000 config.asgi:application"]
+
+# --- 4. nginx in front: the repo's configuration and the collected static files --------------
+FROM nginx:1.28-alpine AS proxy
+COPY deploy/nginx/nginx.conf /etc/nginx/nginx.conf
+# Filled in from the container's environment (CHAT_UPSTREAM, CHAT_LISTEN, CHAT_STATIC_ROOT)
+# into /etc/nginx/conf.d/ when the container starts; the stock default site goes.
+COPY deploy/nginx/chat.conf.template /etc/nginx/templates/chat.conf.template
+RUN rm -f /etc/nginx/conf.d/default.conf
+COPY --from=app /app/staticfiles /srv/chat/static
+
+# --- the default target: the app ---------------------------------------------------------------
+FROM app

@@ -2,17 +2,23 @@
 
 docker-compose.yml is validated against the official Compose Specification schema
 (compose-spec/compose-spec, schema/compose-spec.json, stored next to this file) and for
-what this app needs; the Dockerfile's COPY sources must exist and its pdm pins must be
-bin/_setup.sh's.
+what this app needs: nginx in front of several Daphne processes, migrations once, readiness
+health checks, a stop grace longer than the drain. The Dockerfile's COPY sources must exist
+and its pdm pins must be bin/_setup.sh's. The same topology runs for real, without Docker, in
+tests/e2e/test_proxy.py and test_drain.py.
 """
 import json
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+from django.conf import settings
+
+from deploy.nginx.render import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -53,13 +59,15 @@ def test_compose_file_matches_the_compose_specification(compose):
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
 
 
-def test_compose_has_web_db_redis_with_healthchecks(compose):
+def test_compose_has_nginx_web_db_redis_with_healthchecks(compose):
     services = compose["services"]
-    assert set(services) >= {"web", "db", "redis"}
-    for name in ("web", "db", "redis"):
+    assert set(services) >= {"nginx", "web", "migrate", "db", "redis"}
+    for name in ("nginx", "web", "db", "redis"):
         test = services[name]["healthcheck"]["test"]
         assert test and test[0] in ("CMD", "CMD-SHELL"), name
-    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    # Ready, not only alive: a draining process is not healthy (serving/health.py).
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert "/healthz" in " ".join(services["nginx"]["healthcheck"]["test"])
     assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
     assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
     assert services["db"]["image"].startswith("postgres:16")
@@ -72,14 +80,51 @@ def test_db_keeps_its_data_in_a_named_volume(compose):
     assert named and named[0] in compose["volumes"]
 
 
-def test_web_waits_for_healthy_db_and_redis(compose):
-    web = compose["services"]["web"]
+def test_migrations_run_once_before_any_web_process(compose):
+    web, migrate = compose["services"]["web"], compose["services"]["migrate"]
     assert web["depends_on"] == {
         "db": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
     }
-    assert web["build"] in (".", {"context": "."}) or web["build"].get("context") == "."
-    assert any(str(port).endswith(":8000") for port in web["ports"])
+    assert migrate["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate["restart"] == "no"
+    assert "migrate" not in " ".join(web["command"])  # not once per process
+    for name in ("web", "migrate"):  # one image for both
+        assert compose["services"][name]["build"] == "." and compose["services"][name]["image"] == "chat-app"
+
+
+def test_several_daphne_processes_behind_nginx(compose):
+    web, nginx = compose["services"]["web"], compose["services"]["nginx"]
+    assert web["command"] == ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+    assert web["deploy"]["replicas"] == "${WEB_PROCESSES:-2}"
+    assert "ports" not in web and "container_name" not in web  # only nginx is published
+    assert nginx["ports"] == ["${PORT:-8000}:80"]
+    assert nginx["build"] == {"context": ".", "target": "proxy"}
+    assert nginx["depends_on"] == {"web": {"condition": "service_healthy"}}
+    env = environment(nginx)
+    assert set(env) == set(VARIABLES)  # deploy/nginx/chat.conf.template's, all of them
+    assert env["CHAT_UPSTREAM"] == "web:8000" and env["CHAT_LISTEN"] == "80"
+
+
+def test_a_stopping_process_has_time_to_drain(compose):
+    web = compose["services"]["web"]
+    drain = int(re.fullmatch(r"\$\{CHAT_DRAIN_SECONDS:-(\d+)\}", environment(web)["CHAT_DRAIN_SECONDS"])[1])
+    assert drain == settings.CHAT_DRAIN_SECONDS  # the app's default, restated
+    grace = int(web["stop_grace_period"].removesuffix("s"))
+    # Past the drain: storing what is left, responses ending (serving.drain.RESPONSES_GRACE), exit.
+    assert grace >= drain + 10
+    script = (ROOT / "deploy" / "rolling-restart.sh").read_text()
+    assert f'GRACE="${{STOP_GRACE:-{grace}}}"' in script
+
+
+def test_the_rolling_restart_script_parses_and_names_the_services(compose):
+    script = ROOT / "deploy" / "rolling-restart.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    for service in ("web", "nginx", "migrate"):
+        assert service in compose["services"] and f" {service}" in text
 
 
 def test_web_environment_uses_the_contract_names(compose):
@@ -125,7 +170,8 @@ def test_dockerfile_stages_user_and_command(dockerfile):
     steps = instructions(dockerfile)
     froms = [args for op, args in steps if op == "FROM"]
     assert froms[0].startswith("node:20") and "AS" in froms[0].upper()
-    assert froms[-1].startswith("python:3.11-slim")
+    stages = {args.split()[-1]: args.split()[0] for args in froms if " AS " in args.upper()}
+    assert froms[-1] == "app" and stages["app"].startswith("python:3.11-slim")  # the default target
     runs = " ".join(args for op, args in steps if op == "RUN")
     assert "npm ci" in runs and "npm run build" in runs
     assert "--frozen-lockfile" in runs or "pdm export" in runs
@@ -135,6 +181,17 @@ def test_dockerfile_stages_user_and_command(dockerfile):
     assert "manage.py migrate --noinput" in command
     assert "daphne -b 0.0.0.0 -p 8000 config.asgi:application" in command
     assert command.index("migrate") < command.index("daphne")
+
+
+def test_the_proxy_image_has_the_template_and_the_collected_static_files(compose, dockerfile):
+    steps = instructions(dockerfile)
+    proxy = steps[next(n for n, (op, args) in enumerate(steps) if op == "FROM" and args.endswith(" AS proxy")):]
+    proxy = proxy[:next(n for n, (op, _) in enumerate(proxy[1:], 1) if op == "FROM")]
+    copies = [args for op, args in proxy if op == "COPY"]
+    assert "deploy/nginx/chat.conf.template /etc/nginx/templates/chat.conf.template" in copies
+    assert "deploy/nginx/nginx.conf /etc/nginx/nginx.conf" in copies
+    static_root = environment(compose["services"]["nginx"])["CHAT_STATIC_ROOT"]
+    assert f"--from=app /app/staticfiles {static_root}/static" in copies
 
 
 def test_dockerfile_pins_pdm_as_bin_setup_does(dockerfile):
