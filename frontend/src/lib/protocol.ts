@@ -97,7 +97,9 @@ export type ErrorCode =
   | 'busy'
   | 'rate_limited'
   | 'too_many_answers'
-  | 'internal';
+  | 'internal'
+  /** The server process is restarting: nothing was stored; send again once reconnected. */
+  | 'unavailable';
 export interface ErrorFrame {
   type: 'error';
   code: ErrorCode | string;
@@ -144,6 +146,10 @@ export const CLOSE_FORBIDDEN = 4003;
 export const CLOSE_NO_SUCH_PATH = 4004;
 /** The user has CHAT_MAX_SOCKETS_PER_USER sockets open on that server process. */
 export const CLOSE_TOO_MANY_SOCKETS = 4029;
+/** RFC 6455 "service restart": that server process is shutting down; reconnect at once
+ * (the proxy sends the new socket to another process, where the answers go on). */
+export const CLOSE_SERVICE_RESTART = 1012;
+export const ERROR_UNAVAILABLE = 'unavailable';
 
 // ---- HTTP API ----
 

@@ -82,6 +82,22 @@ describe('ReconnectingSocket', () => {
     expect(socket.state).toBe('offline');
   });
 
+  it('reconnects at once after 1012 (the server process is restarting), then backs off as usual', () => {
+    const { socket, states } = makeSocket();
+    socket.start();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.serverClose(1012);
+    expect(FakeWebSocket.instances).toHaveLength(2); // no timer: the next socket is already opening
+    expect(socket.state).toBe('reconnecting');
+    FakeWebSocket.last.serverClose(1006); // that attempt failed too: the first backoff delay
+    vi.advanceTimersByTime(499);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(FakeWebSocket.instances).toHaveLength(3);
+    FakeWebSocket.last.open();
+    expect(states).toEqual(['connecting', 'online', 'reconnecting', 'online']);
+  });
+
   it('passes text frames through and refuses to send while not open', () => {
     const { socket, messages } = makeSocket();
     socket.start();

@@ -1,10 +1,17 @@
 /**
  * A WebSocket that reconnects after any close with exponential backoff and jitter,
  * except for "terminal" close codes (not logged in, not yours), which stop it and are
- * reported so the UI can ask for a login or show "not found".
+ * reported so the UI can ask for a login or show "not found", and "immediate" ones (the
+ * server process is restarting), after which it reconnects at once.
  */
 
-import { CLOSE_FORBIDDEN, CLOSE_NO_SUCH_PATH, CLOSE_NOT_LOGGED_IN, CLOSE_TOO_MANY_SOCKETS } from './protocol';
+import {
+  CLOSE_FORBIDDEN,
+  CLOSE_NO_SUCH_PATH,
+  CLOSE_NOT_LOGGED_IN,
+  CLOSE_SERVICE_RESTART,
+  CLOSE_TOO_MANY_SOCKETS,
+} from './protocol';
 
 export type ConnectionState = 'connecting' | 'online' | 'reconnecting' | 'offline';
 
@@ -19,6 +26,8 @@ export interface ReconnectingSocketOptions {
   terminalCodes?: number[];
   /** Codes after which the next attempt waits the longest delay (too many sockets open). */
   slowCodes?: number[];
+  /** Codes after which the next attempt is made at once (that server process is restarting). */
+  immediateCodes?: number[];
   minDelayMs?: number;
   maxDelayMs?: number;
   /** Injected for tests. */
@@ -39,7 +48,10 @@ export class ReconnectingSocket {
   private stopped = true;
   private currentState: ConnectionState = 'offline';
   private readonly options: Required<
-    Pick<ReconnectingSocketOptions, 'terminalCodes' | 'slowCodes' | 'minDelayMs' | 'maxDelayMs' | 'random'>
+    Pick<
+      ReconnectingSocketOptions,
+      'terminalCodes' | 'slowCodes' | 'immediateCodes' | 'minDelayMs' | 'maxDelayMs' | 'random'
+    >
   > &
     ReconnectingSocketOptions;
 
@@ -47,6 +59,7 @@ export class ReconnectingSocket {
     this.options = {
       terminalCodes: [CLOSE_NOT_LOGGED_IN, CLOSE_FORBIDDEN, CLOSE_NO_SUCH_PATH],
       slowCodes: [CLOSE_TOO_MANY_SOCKETS],
+      immediateCodes: [CLOSE_SERVICE_RESTART],
       minDelayMs: 500,
       maxDelayMs: 10_000,
       random: Math.random,
@@ -117,6 +130,12 @@ export class ReconnectingSocket {
         this.stopped = true;
         this.setState('offline');
         this.options.onTerminalClose?.(event.code);
+        return;
+      }
+      // The server asked to go elsewhere: the proxy has another process ready. If that
+      // attempt fails too, the backoff resumes from its first delay.
+      if (this.options.immediateCodes.includes(event.code)) {
+        this.connect('reconnecting');
         return;
       }
       // Retrying at once cannot help while the user's other sockets hold every place.

@@ -57,3 +57,19 @@ def test_error_frame_shape():
 def test_delta_frame_is_compact():
     text = protocol.encode(protocol.delta_frame("m", 3, "content", "héllo"))
     assert text == '{"type":"message.delta","message_id":"m","seq":3,"part":"content","delta":"héllo"}'
+
+
+def test_the_clients_mirror_has_the_servers_codes():
+    """frontend/src/lib/protocol.ts restates the close and error codes the client acts on."""
+    import re
+    from pathlib import Path
+
+    mirror = (Path(__file__).resolve().parents[3] / "frontend/src/lib/protocol.ts").read_text()
+    server_closes = {value for name, value in vars(protocol).items() if name.startswith("CLOSE_")}
+    client_closes = {int(value) for value in re.findall(r"export const CLOSE_\w+ = (\d+);", mirror)}
+    assert client_closes and client_closes <= server_closes
+    assert protocol.CLOSE_SERVICE_RESTART in client_closes  # the one it reconnects on at once
+    union = re.search(r"export type ErrorCode =(.*?);", mirror, re.DOTALL)[1]
+    socket_codes = {protocol.BAD_REQUEST, protocol.TOO_LONG, protocol.BUSY, protocol.RATE_LIMITED,
+                    protocol.TOO_MANY_ANSWERS, protocol.INTERNAL, protocol.UNAVAILABLE}
+    assert set(re.findall(r"'(\w+)'", union)) == socket_codes

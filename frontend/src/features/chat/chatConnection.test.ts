@@ -111,6 +111,33 @@ describe('ChatConnection', () => {
     expect(ws.sent).toEqual([]);
   });
 
+  it('keeps a send a restarting server refused and sends it again on the next socket, at once', () => {
+    const connection = connect();
+    let ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    connection.sendMessage('during a deploy', 'k5');
+    ws.receive({ type: 'error', code: 'unavailable', message: 'restarting', client_id: 'k5', retry_after: 1 });
+    expect(connection.getView().chat.pending.map((p) => p.client_id)).toEqual(['k5']);
+    expect(connection.getView().chat.error).toBeNull();
+
+    ws.serverClose(1012);
+    ws = FakeWebSocket.last; // no delay: already the next socket
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    expect(ws.sentFrames()).toEqual([{ type: 'message.send', content: 'during a deploy', client_id: 'k5' }]);
+  });
+
+  it('shows `unavailable` for a regenerate, which has no outbox', () => {
+    const connection = connect();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    connection.regenerate();
+    ws.receive({ type: 'error', code: 'unavailable', message: 'restarting', retry_after: 1 });
+    expect(connection.getView().chat.error).toMatchObject({ code: 'unavailable' });
+  });
+
   it('reports 4001 and stops reconnecting until started again', () => {
     const connection = connect();
     FakeWebSocket.last.open();

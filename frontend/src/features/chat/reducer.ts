@@ -6,7 +6,7 @@
  * duplicate (ignored) and a higher one is a gap: the result carries `gap: true` and the
  * caller asks the server for a fresh snapshot.
  */
-import type { Conversation, ErrorFrame, Message, ServerFrame } from '../../lib/protocol';
+import { ERROR_UNAVAILABLE, type Conversation, type ErrorFrame, type Message, type ServerFrame } from '../../lib/protocol';
 
 export interface PendingSend {
   client_id: string;
@@ -123,6 +123,11 @@ export function applyFrame(state: ChatState, action: ChatAction): ReduceResult {
       return { gap: false, state: { ...state, conversation: action.conversation } };
 
     case 'error':
+      // A restarting server refused a send unread: it stays in the outbox and goes again on
+      // the next connection (the server closes this one with 1012), without a banner.
+      if (action.code === ERROR_UNAVAILABLE && state.pending.some((p) => p.client_id === action.client_id)) {
+        return { state, gap: false };
+      }
       return {
         gap: false,
         state: {
