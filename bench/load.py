@@ -476,9 +476,11 @@ async def slow_readers(server: Server, sessions: dict, readers: int, tokens: int
 
 
 # -- main -------------------------------------------------------------------------------------
-def start_shape(name: str, args, upstream_url: str, logs: Path) -> Shape:
+def start_shape(name: str, args, upstream_url: str, logs: Path, processes: int = 2, **env: str) -> Shape:
+    """`embedded`: one process on SQLite; `deployed`: `processes` on a new PostgreSQL database
+    and Redis. `env` adds to the processes' environment."""
     common = dict(LLM_PROVIDER="openai", LLM_BASE_URL=upstream_url, CHAT_RATE_LIMIT="1000000/m",
-                  CHAT_MAX_ANSWERS_PER_USER="100000", CHAT_MAX_SOCKETS_PER_USER="100000")
+                  CHAT_MAX_ANSWERS_PER_USER="100000", CHAT_MAX_SOCKETS_PER_USER="100000", **env)
     database = None
     if name == "embedded":
         env = base_env(DATABASE_URL=f"sqlite:///{logs}/bench.sqlite3", REDIS_URL=None, **common)
@@ -491,7 +493,7 @@ def start_shape(name: str, args, upstream_url: str, logs: Path) -> Shape:
             admin.execute(f'CREATE DATABASE "{database}"')
         env = base_env(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
                        REDIS_URL="redis://127.0.0.1:6379/0", CHAT_REDIS_PREFIX=f"bench-{uuid.uuid4().hex[:10]}", **common)
-        count = 2
+        count = processes
     shape = Shape(name, [], {}, database)
     prepare(env)
     for n in range(count):
