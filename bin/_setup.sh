@@ -50,5 +50,17 @@ frontend_build() {
   fi
 }
 
+debian_package() {  # debian_package <command> <package> <what for>: install it when missing
+  # As root on Debian only; a package that cannot be installed leaves its tests to say they
+  # are skipped (set -e must not end the run here).
+  command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's $2 for $3"
+    if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq || true; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null || say "could not install $2"
+  fi
+  return 0
+}
+
 export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
 VENV_BIN="$ROOT/.venv/bin"

@@ -1,12 +1,14 @@
 /**
  * Starts what the browser tests talk to, and returns the teardown that stops it:
- * the fake OpenAI-compatible upstream (tests/fake_upstream.py) and Daphne on a fresh
- * SQLite database in a temp dir, seeded by e2e/seed.py. Builds the client first when
- * frontend/dist has no manifest. Passes the server's URL and the seed's ids to the tests
- * through the environment (workers start after this and inherit it).
+ * the fake OpenAI-compatible upstream (tests/fake_upstream.py), Daphne on a fresh SQLite
+ * database in a temp dir, seeded by e2e/seed.py, and nginx in front of it with the repo's
+ * configuration (deploy/nginx/) when nginx is installed (E2E_NGINX=0: straight to Daphne).
+ * Builds the client first when frontend/dist has no manifest. Passes the URL the browser
+ * uses and the seed's ids to the tests through the environment (workers start after this
+ * and inherit it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,6 +53,27 @@ function stop(child: ChildProcess | undefined): void {
   }
 }
 
+/** Debian's nginx (in /usr/sbin, not always on PATH), unless E2E_NGINX=0 or it is missing. */
+function nginxBinary(): string | null {
+  if (process.env.E2E_NGINX === '0') return null;
+  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim().split('\n')[0] : null;
+}
+
+/** nginx in front of `upstream` (host:port), configured by deploy/nginx/render.py in `dir`. */
+function startNginx(binary: string, dir: string, upstream: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
+  mkdirSync(path.join(dir, 'root'), { recursive: true });
+  symlinkSync(path.join(FRONTEND, 'dist'), path.join(dir, 'root', 'static'));
+  const config = run(
+    PYTHON,
+    ['-m', 'deploy.nginx.render', '--upstream', upstream, '--listen', `127.0.0.1:${port}`,
+      '--static-root', path.join(dir, 'root'), '--standalone', dir],
+    { ...env, PYTHONPATH: ROOT },
+  );
+  writeFileSync(path.join(dir, 'nginx.conf'), config);
+  return start(binary, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], env, path.join(dir, 'master.log'));
+}
+
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, child: ChildProcess, log: string, ms = 30_000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -88,7 +111,7 @@ export default async function globalSetup() {
   };
 
   try {
-    const [upstreamPort, serverPort] = [await freePort(), await freePort()];
+    const [upstreamPort, serverPort, nginxPort] = [await freePort(), await freePort(), await freePort()];
     const upstreamLog = path.join(tmp, 'upstream.log');
     const upstream = start(
       PYTHON,
@@ -114,6 +137,8 @@ export default async function globalSetup() {
       LLM_MODEL: 'fake-model',
       LLM_MAX_RETRIES: '0',
       CHAT_RATE_LIMIT: '1000/m',
+      // nginx, when it runs, passes the browser's address on from 127.0.0.1.
+      DJANGO_TRUSTED_PROXIES: '127.0.0.1',
     };
     run(PYTHON, ['manage.py', 'migrate', '--noinput', '-v', '0'], env);
     const seedOut = run(PYTHON, ['manage.py', 'shell', '-v', '0', '-c', readFileSync(path.join(FRONTEND, 'e2e/seed.py'), 'utf8')], env);
@@ -122,9 +147,20 @@ export default async function globalSetup() {
     const serverLog = path.join(tmp, 'daphne.log');
     const daphne = start(DAPHNE, ['-b', '127.0.0.1', '-p', String(serverPort), 'config.asgi:application'], env, serverLog);
     children.push(daphne);
-    const base = `http://127.0.0.1:${serverPort}`;
+    const direct = `http://127.0.0.1:${serverPort}`;
     await waitFor('fake upstream', () => readFileSync(upstreamLog, 'utf8').includes('listening'), upstream, upstreamLog);
-    await waitFor('daphne', async () => (await fetch(`${base}/healthz`)).status === 200, daphne, serverLog);
+    await waitFor('daphne', async () => (await fetch(`${direct}/healthz`)).status === 200, daphne, serverLog);
+    let base = direct;
+    const nginx = nginxBinary();
+    if (nginx) {
+      const dir = path.join(tmp, 'nginx');
+      const proxy = startNginx(nginx, dir, `127.0.0.1:${serverPort}`, nginxPort, env);
+      children.push(proxy);
+      base = `http://127.0.0.1:${nginxPort}`;
+      await waitFor('nginx', async () => (await fetch(`${base}/readyz`)).status === 200, proxy, path.join(dir, 'master.log'));
+    } else {
+      console.log('[e2e] nginx not found (or E2E_NGINX=0): the browser talks to Daphne directly');
+    }
 
     process.env.E2E_BASE_URL = base;
     process.env.E2E_TMP = tmp;
@@ -132,7 +168,10 @@ export default async function globalSetup() {
     process.env.E2E_BOB_CONVERSATION = seed.bobConversation;
     process.env.E2E_SHOWCASE_CONVERSATION = seed.showcase;
     process.env.E2E_SERVER_LOG = serverLog;
-    console.log(`[e2e] daphne ${base}, fake upstream :${upstreamPort}, ready in ${Date.now() - started} ms (logs in ${tmp})`);
+    console.log(
+      `[e2e] ${nginx ? `nginx ${base} -> ` : ''}daphne ${direct}, fake upstream :${upstreamPort}, ` +
+        `ready in ${Date.now() - started} ms (logs in ${tmp})`,
+    );
   } catch (error) {
     await teardown();
     throw error;
