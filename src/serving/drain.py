@@ -76,7 +76,10 @@ def begin() -> None:
         log.warning("SIGTERM again: still draining (SIGINT or SIGKILL stop at once)")
         return
     _draining = True
-    _task = asyncio.get_running_loop().create_task(drain(), name="drain")
+    loop = asyncio.get_running_loop()
+    _task = loop.create_task(drain(), name="drain")
+    # Whatever happens to the drain, the process stops: a SIGTERM must not be swallowed.
+    loop.call_later(settings.CHAT_DRAIN_SECONDS + 3 * RESPONSES_GRACE, _stop_reactor)
 
 
 async def drain(stop=None) -> None:
