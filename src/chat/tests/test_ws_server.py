@@ -47,9 +47,15 @@ def daphne_echo(tmp_path):
         except OSError:
             time.sleep(0.1)
     yield f"ws://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(10)
-    log.close()
+    process.terminate()  # drains (serving.drain): no answers here, so at once
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()  # never left running
+        process.wait(5)
+        raise
+    finally:
+        log.close()
 
 
 async def test_frame_over_1_mib_is_closed_1009_message_too_big(daphne_echo):
