@@ -8,10 +8,13 @@ Debian's package) in front of several Daphne processes on a fresh PostgreSQL dat
 and dropped here) and Redis. The upstream is bench/load.py's stamped fake, in a process of
 its own; every answer is `--tokens` tokens at `--rate` a second, shorter than the drain time.
 
-1. nginx's cost per frame: the same load (`--clients` answers at once) straight to the Daphne
-   processes (clients spread over them) and through nginx, alternately `--repeats` times:
-   token -> frame delay p50/p99 from the upstream's emit stamps, measured by bench/load.py's
-   clients in processes of their own.
+1. nginx's cost per frame, two ways. (a) The same load (`--clients` answers at once)
+   straight to the Daphne processes (clients spread over them) and through nginx,
+   alternately `--repeats` times: token -> frame delay p50/p99 from the upstream's emit
+   stamps, measured by bench/load.py's clients in processes of their own. (b) Paired: every
+   answer watched by two sockets on the same process, one straight and one through an nginx
+   whose only upstream is that process; the difference of each frame's two arrival times is
+   what nginx adds, without the run-to-run noise of (a).
 2. A rolling restart under load: `--clients` askers (tests/e2e/asker.py: they reconnect and
    send again as the web client does) keep asking through nginx while every process is
    restarted in turn (SIGTERM, drain, exit, start on its port, ready), `--rounds` times.
@@ -23,12 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import resource
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +72,55 @@ def nginx_cost(shape, nginx: Nginx, args) -> list[tuple[str, dict]]:
                   f" | done {found['done']}/{args.clients}, live {found['live_pct']:.1f}%, gaps {found['gaps']},"
                   f" errors {found['errors']}", flush=True)
     return figures
+
+
+async def paired(shape, logs: Path, args) -> dict:
+    """Each frame's arrival through nginx minus its arrival straight from the same process."""
+    from websockets.asyncio.client import connect
+
+    server = shape.servers[0]
+    session = shape.sessions[server.name][USERS[0]]
+    nginx = Nginx(logs / "nginx-one", [f"127.0.0.1:{server.port}"]).start()
+    ask = f"bench {args.tokens} {args.rate:g} 0"
+
+    async def watch(front, conversation, arrivals: dict, ready: asyncio.Event):
+        socket = await connect(f"{front.ws_url}/ws/chat/{conversation}/", origin=front.url,
+                               additional_headers={"Cookie": f"sessionid={session}"}, max_size=None)
+        await socket.recv()  # the snapshot
+        ready.set()
+        async for raw in socket:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            if frame["type"] == "message.delta":
+                arrivals[frame["seq"]] = now
+            elif frame["type"] == "message.done" and frame["message"]["role"] == "assistant":
+                break
+        return socket
+
+    async def one():
+        conversation = uuid.uuid4()
+        straight, proxied = {}, {}
+        ready = [asyncio.Event(), asyncio.Event()]
+        watchers = [asyncio.create_task(watch(server, conversation, straight, ready[0])),
+                    asyncio.create_task(watch(nginx, conversation, proxied, ready[1]))]
+        await asyncio.gather(*(event.wait() for event in ready))
+        sender = await connect(f"{server.ws_url}/ws/chat/{conversation}/", origin=server.url,
+                               additional_headers={"Cookie": f"sessionid={session}"}, max_size=None)
+        await sender.recv()
+        await sender.send(json.dumps({"type": "message.send", "content": ask}))
+        for socket in await asyncio.gather(*watchers):
+            await socket.close()
+        await sender.close()
+        return [proxied[seq] - straight[seq] for seq in straight if seq in proxied], len(straight), len(proxied)
+
+    try:
+        quiet(shape.pids)
+        runs = await asyncio.gather(*(one() for _ in range(args.clients // 2)))
+    finally:
+        nginx.stop()
+    added = [d for differences, _, _ in runs for d in differences]
+    return {"frames": len(added), "missing": sum(s - p for _, s, p in runs),
+            "p50_ms": pct(added, 50) * 1000, "p99_ms": pct(added, 99) * 1000}
 
 
 async def rolling_restart(shape, nginx: Nginx, args) -> dict:
@@ -142,6 +196,10 @@ def main(args) -> None:
             p50s = ", ".join(f"{r['p50_ms']:.1f}" for r in runs)
             p99s = ", ".join(f"{r['p99_ms']:.1f}" for r in runs)
             print(f"  {label:6} token->frame p50 {p50s} ms | p99 {p99s} ms (each run)")
+        pairs = asyncio.run(paired(shape, logs, args))
+        print(f"  paired ({args.clients // 2} answers, each frame straight and through nginx, same process): "
+              f"nginx adds p50 {pairs['p50_ms']:.2f} ms, p99 {pairs['p99_ms']:.2f} ms over {pairs['frames']} frames"
+              f" ({pairs['missing']} missing through nginx)", flush=True)
         print(f"-- 2. rolling restart of {args.processes} processes x {args.rounds} round(s) under "
               f"{args.clients} clients | load average {os.getloadavg()}", flush=True)
         result = asyncio.run(rolling_restart(shape, nginx, args))

@@ -73,7 +73,10 @@ class Asker:
 
     async def _send(self, content: str, client_id: str) -> bool:
         self.trail.append("send")
-        await self.socket.send(json.dumps({"type": "message.send", "content": content, "client_id": client_id}))
+        try:
+            await self.socket.send(json.dumps({"type": "message.send", "content": content, "client_id": client_id}))
+        except ConnectionClosed:
+            pass  # closed under us: recv() says how, and the next socket sends it again
         return True
 
     async def close(self) -> None:
