@@ -103,6 +103,10 @@ class RedisHub(LocalHub):
         self.pubsub = self.redis.pubsub()
         self.live: dict[str, asyncio.Future] = {}  # group -> resolved once Redis confirmed it
         self.reader: asyncio.Task | None = None
+        # One (UN)SUBSCRIBE at a time: redis-py's PubSub opens its connection on first use, and
+        # two callers racing there each open one; the commands sent on the one it forgets are
+        # never confirmed (a fresh process's first sockets then timed out after 10 s).
+        self.commands = asyncio.Lock()
 
     async def publish(self, group: str, text: str) -> None:
         await self.redis.publish(self.prefix + group, text)
@@ -113,7 +117,8 @@ class RedisHub(LocalHub):
         if confirmed is None:
             confirmed = self.live[group] = asyncio.get_running_loop().create_future()
             try:
-                await self.pubsub.subscribe(self.prefix + group)
+                async with self.commands:
+                    await self.pubsub.subscribe(self.prefix + group)
             except BaseException:
                 self.live.pop(group, None)
                 await super().unsubscribe(group, deliver)
@@ -127,7 +132,8 @@ class RedisHub(LocalHub):
         await super().unsubscribe(group, deliver)
         if group not in self.listeners and self.live.pop(group, None) is not None:
             with contextlib.suppress(Exception):
-                await self.pubsub.unsubscribe(self.prefix + group)
+                async with self.commands:
+                    await self.pubsub.unsubscribe(self.prefix + group)
 
     async def _read(self) -> None:
         while True:
