@@ -157,6 +157,18 @@ def _earlier_send(*, conversation_id, client_id):
             .filter(conversation_id=conversation_id, client_id=client_id).first())
 
 
+async def _repeated_send(user, conversation_id, client_id: str | None) -> services.Opened | None:
+    """The message stored earlier with this client_id, as a duplicate Opened; None if none."""
+    if client_id is None:
+        return None
+    earlier = await database_sync_to_async(_earlier_send)(conversation_id=conversation_id, client_id=client_id)
+    if earlier is None:
+        return None
+    if earlier.conversation.owner_id != user.pk:
+        raise services.NotOwner
+    return services.Opened(earlier.conversation, earlier, None)
+
+
 async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> services.Opened:
     """Store the user's message and start its answer; frames go to every listener.
 
@@ -165,16 +177,14 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> 
     """
     if not accepting():
         raise shutting_down(send.client_id)
-    if send.client_id is not None:
-        earlier = await database_sync_to_async(_earlier_send)(
-            conversation_id=conversation_id, client_id=send.client_id
-        )
-        if earlier is not None:
-            if earlier.conversation.owner_id != user.pk:
-                raise services.NotOwner
-            return services.Opened(earlier.conversation, earlier, None)
+    if (repeat := await _repeated_send(user, conversation_id, send.client_id)) is not None:
+        return repeat
     # Refusals that cost nothing come before the rate limit counts this message.
     if await repair_orphans(user.pk, conversation_id):
+        # The answer running may be this very send's, committed by another process since we
+        # looked (a client sends again after a reconnect): a repeat then, not busy.
+        if (repeat := await _repeated_send(user, conversation_id, send.client_id)) is not None:
+            return repeat
         raise busy(send.client_id)
     await check_rate(user, send.client_id)
     provider = provider_from_settings()

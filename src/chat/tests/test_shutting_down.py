@@ -61,3 +61,33 @@ async def test_interrupt_all_stores_running_answers_interrupted_with_their_text(
     assert (stored.status, stored.content) == ("interrupted", done["content"])
     assert generation.running_count() == 0 and await generation.interrupt_all() == 0
     await tab.disconnect()
+
+
+async def test_a_send_repeated_before_the_first_was_committed_is_a_repeat_not_busy(llm, alice, monkeypatch):
+    """After a 1012 the client sends again on another process; the first send, still in its
+    transaction on the draining one, may commit between that process's two looks."""
+    from chat import actions
+
+    llm.enqueue(Scenario.words(LONG, delay=0.02))
+    cid = uuid.uuid4()
+    first, _ = await open_chat(alice, cid)
+    await first.send_json_to(send_frame("Once", client_id="k-1"))
+    await frames_until(first, lambda f: f["type"] == "message.delta")
+    looked = []
+    earlier_send = actions._earlier_send
+
+    def not_yet_committed_the_first_time(**kwargs):
+        looked.append(kwargs)
+        return None if len(looked) == 1 else earlier_send(**kwargs)
+
+    monkeypatch.setattr(actions, "_earlier_send", not_yet_committed_the_first_time)
+    again, _ = await open_chat(alice, cid)
+    await again.send_json_to(send_frame("Once", client_id="k-1"))
+    echoed = await again.receive_json_from(timeout=5)
+    assert echoed["type"] == "message.created" and echoed["message"]["client_id"] == "k-1"
+    assert len(looked) == 2
+    await again.send_json_to({"type": "generation.stop"})
+    await until_done(first)
+    for socket in (first, again):
+        await socket.disconnect()
+    assert await Message.objects.filter(conversation_id=cid).acount() == 2  # one question, one answer
