@@ -12,7 +12,8 @@
 - While the process drains (SIGTERM, serving.drain), a new socket's handshake is refused
   with HTTP 503, which nginx passes on to the next process (proxy_next_upstream http_503);
   one the application accepts anyway (its handshake began before the drain) is closed at
-  once with 1012, as the open ones are (close_sockets).
+  once with 1012, as the open ones are (close_sockets). What the app sends to a closing
+  socket is dropped instead of raising.
 
 Daphne builds its factory in Server.run(), after it has imported the application, so
 replacing the class at import time (config.asgi calls install()) is enough; building it
@@ -41,6 +42,11 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
     max_buffer = float("inf")  # set by install(), from CHAT_SOCKET_BUFFER_BYTES
 
     def serverSend(self, content, binary=False):
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            # Closing (1012 on a restart, say) while the app still had something to say:
+            # autobahn would raise and the app die with a traceback; the client reconnects
+            # and gets the state from its snapshot.
+            return
         if self.state == self.STATE_OPEN and buffered(self.transport) > self.max_buffer:
             if not self.dropped_for_backlog:
                 self.dropped_for_backlog = True

@@ -99,3 +99,14 @@ async def test_a_client_that_reads_gets_every_frame(daphne_echo):
         await client.send(f"flood {frames} {size} 5")
         count, closed = await read_all(client, timeout=5)
     assert (count, closed) == (frames, None)
+
+
+def test_what_the_app_sends_to_a_closing_socket_is_dropped_not_raised():
+    """After a 1012 (a restart), a consumer that still sends would raise autobahn's
+    Disconnected and die with a traceback in the log."""
+    from config.ws_server import BoundedWebSocketProtocol
+
+    socket = BoundedWebSocketProtocol()
+    for state in (socket.STATE_CLOSING, socket.STATE_CLOSED):
+        socket.state = state
+        socket.serverSend("a frame nobody will read")  # no exception
