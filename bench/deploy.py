@@ -166,6 +166,7 @@ async def rolling_restart(shape, nginx: Nginx, args) -> dict:
         "refused_and_resent": sum(a.refused for a in seen),
         "sockets_moved": sum(a.closes.count(1012) for a in seen),
         "sockets_dropped": sum(sum(code != 1012 for code in a.closes) for a in seen),
+        "handshakes_refused": sum(asker.failed_connects for asker in askers),
         "restarts": restarts,
     }
 

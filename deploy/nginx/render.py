@@ -83,7 +83,7 @@ events {{
 http {{
     {types}
     default_type application/octet-stream;
-    log_format upstream '$remote_addr "$request" $status $body_bytes_sent '
+    log_format upstream '$time_iso8601 $remote_addr "$request" $status $body_bytes_sent '
                         'upstream=$upstream_addr ($upstream_status) $request_time s';
     access_log {work}/access.log upstream;
     client_body_temp_path {work}/client_body;

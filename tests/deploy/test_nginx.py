@@ -17,8 +17,9 @@ SITE = dict(upstreams=["127.0.0.1:8001", "127.0.0.1:8002"], listen="8080", stati
 
 def test_one_server_line_per_process_and_every_variable_filled_in():
     text = render_site(**SITE)
-    servers = re.findall(r"^\s*server (\S+) max_fails=1 fail_timeout=5s;$", text, re.MULTILINE)
-    assert servers == SITE["upstreams"]
+    for upstream in ("chat_daphne", "chat_daphne_streams"):
+        block = re.search(rf"upstream {upstream} \{{(.*?)\}}", text, re.DOTALL)[1]
+        assert re.findall(r"^\s*server (\S+) ", block, re.MULTILINE) == SITE["upstreams"], upstream
     assert "listen 8080;" in text and "root /srv/chat;" in text
     assert "${" not in text
 
@@ -73,3 +74,5 @@ def test_answers_get_long_timeouts_and_sse_is_not_buffered():
     sockets = re.search(r"location /ws/ \{(.*?)\}", text, re.DOTALL)[1]
     assert "proxy_buffering off;" in sse and "proxy_read_timeout 1h;" in sse
     assert "proxy_read_timeout 1h;" in sockets
+    # Long requests go to the upstream without failure accounting (see the template).
+    assert "proxy_pass http://chat_daphne_streams;" in sse and "proxy_pass http://chat_daphne_streams;" in sockets

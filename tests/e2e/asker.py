@@ -52,6 +52,7 @@ class Asker:
         self.conversation_id = conversation_id or uuid.uuid4()
         self.socket = None
         self.reconnects = 0
+        self.failed_connects = 0  # handshakes nothing took (behind nginx: every process refused)
         self.trail: list[str] = []  # what happened, for the message of a failed test
 
     async def _connect(self, deadline: float) -> dict:
@@ -67,6 +68,7 @@ class Asker:
                 self.trail.append("connected")
                 return snapshot
             except (OSError, InvalidHandshake, InvalidStatus, ConnectionClosed, TimeoutError):
+                self.failed_connects += 1
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.1)  # every process refused: one is restarting
@@ -120,7 +122,7 @@ class Asker:
             try:
                 raw = await asyncio.wait_for(self.socket.recv(), max(0.1, deadline - time.monotonic()))
             except TimeoutError:
-                raise TimeoutError(f"no answer within {timeout} s: {' '.join(self.trail)}") from None
+                raise TimeoutError(f"no answer within {timeout} s in {self.conversation_id}: {' '.join(self.trail)}") from None
             except ConnectionClosed as closed:
                 seen.closes.append(closed.rcvd.code if closed.rcvd else None)
                 self.trail.append(f"closed:{seen.closes[-1]}")
@@ -132,7 +134,7 @@ class Asker:
             kind = frame["type"]
             self.trail.append(kind.split(".")[-1] + (f":{frame['seq']}" if kind == "message.delta" else "")
                               + (f":{frame['code']}" if kind == "error" else "")
-                              + (f":{frame['message']['id'][:8]}" if "message" in frame else ""))
+                              + (f":{frame['message']['id'][:8]}" if isinstance(frame.get("message"), dict) else ""))
             if kind == "error":
                 if frame.get("code") == UNAVAILABLE:  # draining: the close (1012) follows
                     seen.refused += 1

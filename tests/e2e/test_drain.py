@@ -138,7 +138,11 @@ async def test_rolling_restart_under_twenty_answers_loses_nothing(cluster, upstr
     print(f"\nrolling restart: {len(seen)} answers, {moved} sockets moved, "
           f"{sum(a.refused for a in seen)} sends refused and sent again, {sum(a.lost for a in seen)} deltas lost")
     assert moved >= 10, "the restarts did not happen under load"
-    assert [a for a in seen if not a.whole or a.text != scenario.text] == []
+    broken = [a for a in seen if not a.whole or a.text != scenario.text]
+    assert not broken, [(a.answer and (a.answer["status"], a.answer["content"][-40:]), a.text[-40:], a.gaps,
+                         a.contradicted, a.closes) for a in broken]
+    # nginx always had a process to give a socket to: none of them was left out for long.
+    assert sum(asker.failed_connects for asker in askers) == 0
 
 
 async def test_sigkill_of_the_answering_process_is_repaired_by_the_others(cluster, upstream):
