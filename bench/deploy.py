@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -39,10 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from bench.load import USERS, pct, quiet, run_clients, start_shape, stop_shape, upstream_main  # noqa: E402
+from bench.load import (  # noqa: E402
+    USERS, pct, quiet, raise_open_files, run_clients, start_shape, start_upstream, stop_shape,
+)
 from tests.e2e.asker import Asker  # noqa: E402
 from tests.e2e.proxy import Nginx, nginx_binary  # noqa: E402
-from tests.e2e.servers import free_port  # noqa: E402
 
 
 def delay_figures(results: list[dict], expected: int) -> dict:
@@ -174,20 +173,15 @@ async def rolling_restart(shape, nginx: Nginx, args) -> dict:
 def main(args) -> None:
     if nginx_binary() is None:
         sys.exit("nginx is not installed: apt-get install nginx")
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_open_files()
     print(f"bench/deploy.py {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())} | {os.cpu_count()} cores | "
           f"load average {os.getloadavg()} | {args.processes} Daphne processes behind nginx | "
           f"{args.clients} clients x {args.tokens} tokens at {args.rate:g}/s | drain {args.drain:g} s", flush=True)
     logs = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
-    ctx = multiprocessing.get_context("spawn")
-    ready, port = ctx.Event(), free_port()
-    upstream = ctx.Process(target=upstream_main, args=(port, ready), daemon=True)
-    upstream.start()
-    ready.wait(30)
+    upstream, upstream_url = start_upstream()
     shape = nginx = None
     try:
-        shape = start_shape("deployed", args, f"http://127.0.0.1:{port}/v1", logs, processes=args.processes,
+        shape = start_shape("deployed", args, upstream_url, logs, processes=args.processes,
                             CHAT_DRAIN_SECONDS=str(args.drain), DJANGO_TRUSTED_PROXIES="127.0.0.1")
         nginx = Nginx(logs / "nginx", [f"127.0.0.1:{s.port}" for s in shape.servers]).start()
         print("-- 1. token -> frame, straight to Daphne and through nginx", flush=True)

@@ -516,21 +516,32 @@ def stop_shape(shape: Shape) -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{shape.database}" WITH (FORCE)')
 
 
+def raise_open_files() -> int:
+    """As many open files as allowed (inherited by servers and clients); returns the limit."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def start_upstream():
+    """The stamped upstream in a process of its own: (the process, its LLM_BASE_URL)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, port = ctx.Event(), free_port()
+    upstream = ctx.Process(target=upstream_main, args=(port, ready), daemon=True)
+    upstream.start()
+    ready.wait(30)
+    return upstream, f"http://127.0.0.1:{port}/v1"
+
+
 def main(args) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by servers and clients
+    hard = raise_open_files()
     loads = [(QUICK if args.quick else LOADS)[name] for name in args.loads.split(",") if name]
     shapes = [s for s in args.shapes.split(",") if s]
     transports = [t for t in args.transports.split(",") if t]
     print(f"bench/load.py {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())} | {os.cpu_count()} cores | "
           f"load average {os.getloadavg()} | open files {hard} | client processes {args.client_procs}", flush=True)
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    ctx = multiprocessing.get_context("spawn")
-    ready, port = ctx.Event(), free_port()
-    upstream = ctx.Process(target=upstream_main, args=(port, ready), daemon=True)
-    upstream.start()
-    ready.wait(30)
-    upstream_url = f"http://127.0.0.1:{port}/v1"
+    upstream, upstream_url = start_upstream()
     relay = Server("reference", base_env(PYTHONPATH=f"{ROOT}:{ROOT / 'src'}", LLM_BASE_URL=upstream_url), logs,
                    app="bench.reference_relay:app").start()
     started: dict[str, Shape] = {}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from deploy.nginx.render import render_standalone
 
-from .servers import ROOT, free_port
+from .servers import ROOT, OnLoopback, free_port
 
 DIST = ROOT / "frontend" / "dist"
 
@@ -39,21 +39,13 @@ def static_root(workdir: Path) -> Path:
 
 
 @dataclass
-class Nginx:
+class Nginx(OnLoopback):
     """One nginx master process (and its worker) in `workdir`, in front of `upstreams`."""
 
     workdir: Path
     upstreams: list[str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     @property
     def access_log(self) -> Path:

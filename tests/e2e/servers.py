@@ -65,16 +65,10 @@ def manage(env: dict[str, str], *args: str, timeout: float = 60) -> str:
     return done.stdout
 
 
-@dataclass
-class Server:
-    """One Daphne process on a port of its own; its output goes to a log file."""
+class OnLoopback:
+    """Something listening on 127.0.0.1:`port` (a Daphne process, nginx)."""
 
-    name: str
-    env: dict[str, str]
-    log_dir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-    app: str = "config.asgi:application"  # the ASGI application Daphne serves
+    port: int
 
     @property
     def url(self) -> str:
@@ -83,6 +77,18 @@ class Server:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Server(OnLoopback):
+    """One Daphne process on a port of its own; its output goes to a log file."""
+
+    name: str
+    env: dict[str, str]
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    app: str = "config.asgi:application"  # the ASGI application Daphne serves
 
     @property
     def log_path(self) -> Path:

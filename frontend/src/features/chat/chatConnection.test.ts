@@ -16,6 +16,12 @@ function connect() {
   return connection;
 }
 
+/** The socket opens and the server's first frame, an empty snapshot, arrives. */
+function online(ws: FakeWebSocket) {
+  ws.open();
+  ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+}
+
 describe('ChatConnection', () => {
   beforeEach(() => {
     FakeWebSocket.reset();
@@ -77,8 +83,7 @@ describe('ChatConnection', () => {
   it('resends an unconfirmed send on the next connection, with the same client_id, but not a confirmed one', () => {
     const connection = connect();
     let ws = FakeWebSocket.last;
-    ws.open();
-    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    online(ws);
     connection.sendMessage('one', 'k1');
     connection.sendMessage('two', 'k2');
     expect(ws.sentFrames().map((f) => f.client_id)).toEqual(['k1', 'k2']);
@@ -87,8 +92,7 @@ describe('ChatConnection', () => {
     ws.serverClose(1006);
     vi.advanceTimersByTime(500);
     ws = FakeWebSocket.last;
-    ws.open();
-    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    online(ws);
     expect(ws.sentFrames()).toEqual([{ type: 'message.send', content: 'two', client_id: 'k2' }]);
     expect(connection.getView().chat.pending.map((p) => p.client_id)).toEqual(['k2']);
   });
@@ -96,8 +100,7 @@ describe('ChatConnection', () => {
   it('drops a refused send from the outbox even when the error does not name its client_id', () => {
     const connection = connect();
     let ws = FakeWebSocket.last;
-    ws.open();
-    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    online(ws);
     connection.sendMessage('too soon', 'k9');
     ws.receive({ type: 'error', code: 'busy', message: 'an answer is running' });
     expect(connection.getView().chat.pending).toEqual([]);
@@ -106,16 +109,14 @@ describe('ChatConnection', () => {
     ws.serverClose(1006);
     vi.advanceTimersByTime(500);
     ws = FakeWebSocket.last;
-    ws.open();
-    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    online(ws);
     expect(ws.sent).toEqual([]);
   });
 
   it('keeps a send a restarting server refused and sends it again on the next socket, at once', () => {
     const connection = connect();
     let ws = FakeWebSocket.last;
-    ws.open();
-    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    online(ws);
     connection.sendMessage('during a deploy', 'k5');
     ws.receive({ type: 'error', code: 'unavailable', message: 'restarting', client_id: 'k5', retry_after: 1 });
     expect(connection.getView().chat.pending.map((p) => p.client_id)).toEqual(['k5']);
@@ -123,16 +124,14 @@ describe('ChatConnection', () => {
 
     ws.serverClose(1012);
     ws = FakeWebSocket.last; // no delay: already the next socket
-    ws.open();
-    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    online(ws);
     expect(ws.sentFrames()).toEqual([{ type: 'message.send', content: 'during a deploy', client_id: 'k5' }]);
   });
 
   it('shows `unavailable` for a regenerate, which has no outbox', () => {
     const connection = connect();
     const ws = FakeWebSocket.last;
-    ws.open();
-    ws.receive({ type: 'conversation.snapshot', conversation: null, messages: [] });
+    online(ws);
     connection.regenerate();
     ws.receive({ type: 'error', code: 'unavailable', message: 'restarting', retry_after: 1 });
     expect(connection.getView().chat.error).toMatchObject({ code: 'unavailable' });
