@@ -42,7 +42,8 @@ async def exited(server, timeout: float) -> int:
 
 async def test_sigterm_mid_answer_the_client_goes_on_elsewhere_with_every_delta(cluster, upstream):
     cluster.up()
-    scenario = Scenario.words(LONG_TEXT, delay=0.02)  # ~4 s, well within the drain time
+    # ~8 s, well within the drain time, and time enough to look at the draining process.
+    scenario = Scenario.words(LONG_TEXT, delay=0.04)
     upstream.enqueue(scenario)
     asker = Asker(cluster.nginx, cluster.session)
     asking = asyncio.create_task(asker.ask("A long answer, then a restart", timeout=DRAIN_SECONDS + 20))
