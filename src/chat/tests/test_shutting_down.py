@@ -3,6 +3,7 @@ saying `unavailable`, and ends the answers it still runs `interrupted`, keeping 
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
 
 from chat import generation, protocol, services
 from chat.models import Message
@@ -14,6 +15,14 @@ from .ws import deltas_text, frames_until, open_chat, send_frame, until_done
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG = " ".join(f"word{n}" for n in range(300))
+
+
+# Read through database_sync_to_async, which closes the ORM thread's connection after it
+# (DATABASE_CONN_MAX_AGE=0 in tests): a bare async ORM call left it open, and PostgreSQL
+# then refused to drop the test database at the end of the run.
+@database_sync_to_async
+def messages_of(cid) -> list[Message]:
+    return list(Message.objects.filter(conversation_id=cid))
 
 
 @pytest.fixture
@@ -33,7 +42,7 @@ async def test_a_send_over_the_socket_is_refused_unavailable_and_nothing_is_stor
     await socket.send_json_to({"type": "conversation.sync"})  # reading still works
     assert (await socket.receive_json_from(timeout=5))["type"] == "conversation.snapshot"
     await socket.disconnect()
-    assert not await Message.objects.filter(conversation_id=cid).aexists()
+    assert await messages_of(cid) == []
     assert llm.requests == []
 
 
@@ -42,7 +51,7 @@ async def test_a_send_over_http_is_refused_503_with_retry_after(llm, alice, shut
     response = await send(cid, alice, "Anyone?")
     assert response.status == 503 and response.headers["retry-after"] == "1"
     assert (await response.json())["error"]["code"] == "unavailable"
-    assert not await Message.objects.filter(conversation_id=cid).aexists()
+    assert await messages_of(cid) == []
 
 
 async def test_interrupt_all_stores_running_answers_interrupted_with_their_text(chat_layer, llm, alice):
@@ -57,7 +66,7 @@ async def test_interrupt_all_stores_running_answers_interrupted_with_their_text(
     assert done["status"] == "interrupted" and done["error"] == services.INTERRUPTED_ERROR
     assert done["content"] == deltas_text(seen) and LONG.startswith(done["content"]) and done["content"] != LONG
     assert await llm.async_wait_for_client_close(timeout=1.0), "the upstream request was not closed"
-    stored = await Message.objects.aget(id=done["id"])
+    [stored] = [m for m in await messages_of(cid) if m.role == "assistant"]
     assert (stored.status, stored.content) == ("interrupted", done["content"])
     assert generation.running_count() == 0 and await generation.interrupt_all() == 0
     await tab.disconnect()
@@ -90,4 +99,4 @@ async def test_a_send_repeated_before_the_first_was_committed_is_a_repeat_not_bu
     await until_done(first)
     for socket in (first, again):
         await socket.disconnect()
-    assert await Message.objects.filter(conversation_id=cid).acount() == 2  # one question, one answer
+    assert len(await messages_of(cid)) == 2  # one question, one answer

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
 
 from chat import generation
 from chat.models import Message
@@ -40,8 +41,9 @@ async def answer_running(alice) -> uuid.UUID:
     return cid
 
 
-async def stored(cid) -> Message:
-    return await Message.objects.aget(conversation_id=cid, role="assistant")
+@database_sync_to_async  # closes the ORM thread's connection after it (a bare aget() left it open)
+def stored(cid) -> Message:
+    return Message.objects.get(conversation_id=cid, role="assistant")
 
 
 async def test_answers_within_the_drain_time_finish_then_the_process_stops(settings, llm, alice):
