@@ -143,7 +143,7 @@ class Answer:
             self.wake.clear()
             now = loop.time()
             if self.pending:
-                await self._flush(store)
+                await self._flush()
                 last_flush = last_beat = loop.time()
             elif now - last_beat >= BEAT_INTERVAL:
                 await self._quietly(store.beat(self.id))
@@ -151,7 +151,7 @@ class Answer:
             if self.upstream_done and not self.pending:
                 return
 
-    async def _flush(self, store) -> None:
+    async def _flush(self) -> None:
         """Publish the pending segments, one delta frame each, live state first."""
         segments = [(s.part, "".join(s.pieces), len(s.pieces)) for s in self.pending]
         self.pending = []
@@ -159,13 +159,11 @@ class Answer:
         for part, text, _ in segments:
             self.seq += 1
             self.text[part].append(text)
-        await self._quietly(store.append(self.id, [(part, text) for part, text, _ in segments], self.seq))
         sent_at = time.perf_counter()
-        for offset, (part, text, tokens) in enumerate(segments):
-            self.frame_log.append((sent_at, tokens))
-            await self._quietly(fanout.publish(
-                self.owner_id, self.conversation_id, protocol.delta_frame(self.id, first_seq + offset, part, text)
-            ))
+        self.frame_log += [(sent_at, tokens) for _, _, tokens in segments]
+        await self._quietly(fanout.publish_deltas(
+            self.owner_id, self.conversation_id, self.id, first_seq, [(part, text) for part, text, _ in segments]
+        ))
 
     async def _quietly(self, live_work) -> None:
         """Run live-state or fan-out work; a failure (Redis away) does not end the answer.
