@@ -53,9 +53,10 @@ def stop_group(owner_id, conversation_id) -> str:
     return f"chat.stop.{owner_id}.{conversation_id}"
 
 
-async def publish(owner_id, conversation_id, frame: dict) -> None:
-    """Send one server frame to every listener of the owner's conversation; encoded once."""
-    await get_hub().publish(conversation_group(owner_id, conversation_id), protocol.encode(frame))
+async def publish(owner_id, conversation_id, *frames: dict) -> None:
+    """Send server frames, in order, to every listener of the owner's conversation; each
+    encoded once."""
+    await get_hub().publish(conversation_group(owner_id, conversation_id), *map(protocol.encode, frames))
 
 
 async def publish_deltas(owner_id, conversation_id, message_id: str, first_seq: int,
@@ -89,8 +90,9 @@ class LocalHub:
     def __init__(self):
         self.listeners: dict[str, list[Deliver]] = {}
 
-    async def publish(self, group: str, text: str) -> None:
-        await self.deliver(group, text)
+    async def publish(self, group: str, *texts: str) -> None:
+        for text in texts:
+            await self.deliver(group, text)
 
     async def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
                            frames: list[str]) -> None:
@@ -134,8 +136,11 @@ class RedisHub(LocalHub):
         self.outbox: list[tuple[list, list, asyncio.Future]] = []  # (keys, args, done) in order
         self.sender: asyncio.Task | None = None
 
-    async def publish(self, group: str, text: str) -> None:
-        await self._queue([], ["p", self.prefix + group, text])
+    async def publish(self, group: str, *texts: str) -> None:
+        args = []
+        for text in texts:
+            args += ["p", self.prefix + group, text]
+        await self._queue([], args)
 
     async def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
                            frames: list[str]) -> None:

@@ -71,9 +71,18 @@ class Answer:
         """
         if self.stop_group is not None:
             return
-        await get_store().start(self.id)
-        self.stop_group = fanout.stop_group(self.owner_id, self.conversation_id)
-        await fanout.subscribe(self.stop_group, self._on_stop)
+        group = fanout.stop_group(self.owner_id, self.conversation_id)
+        # Both at once: each is a Redis round trip, and a send waits for them.
+        started, listening = await asyncio.gather(
+            get_store().start(self.id), fanout.subscribe(group, self._on_stop), return_exceptions=True
+        )
+        for failure in (started, listening):
+            if isinstance(failure, BaseException):
+                if not isinstance(listening, BaseException):
+                    with contextlib.suppress(Exception):
+                        await fanout.unsubscribe(group, self._on_stop)
+                raise failure
+        self.stop_group = group
 
     async def _on_stop(self, _text: str) -> None:
         """A stop request from any process (fanout.request_stop); also before run() began."""
@@ -133,8 +142,10 @@ class Answer:
         store = get_store()
         last_flush = last_beat = loop.time() - interval
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=BEAT_INTERVAL)
+            if not self.wake.is_set():  # (asyncio.timeout: wait_for would start a task per frame)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(BEAT_INTERVAL):
+                        await self.wake.wait()
             if self.pending and not self.upstream_done:
                 # Coalesce: tokens arriving within the window share one frame.
                 delay = last_flush + interval - loop.time()
