@@ -80,6 +80,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # checks replace a connection the server dropped before it is used.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("DATABASE_POOL_SIZE", default=20):
+    # PostgreSQL: a pool (psycopg_pool) instead, since kept connections belong to a thread
+    # and each HTTP request (SSE included) runs its sync work on a thread of its own, which
+    # connected afresh. Connections return to the pool after each call.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses kept connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": env.int("DATABASE_POOL_SIZE", default=20), "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers (admin, API) run while an answer saves its partial text.
     DATABASES["default"].setdefault("OPTIONS", {})
