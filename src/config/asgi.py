@@ -41,3 +41,19 @@ if settings.CHAT_RECOVER_ON_START:
 from llm import tokens  # noqa: E402
 
 tokens.warm_up()
+
+# The provider's client (HTTP pool, SSL context) is built once, now, not by the first answer.
+# A misconfigured provider is reported by the first send, with a message the user can read.
+try:
+    from llm import provider_from_settings  # noqa: E402
+
+    provider_from_settings()
+except Exception as exc:  # noqa: BLE001
+    logging.getLogger("chat").warning("LLM provider not ready at start-up: %s", exc)
+
+# Everything loaded so far (Django, LangChain, the token tables: some 230,000 objects) lives
+# as long as the process: keep it out of the collector's full passes, which otherwise scan
+# it all and paused the loop for 100-300 ms at a time under load (every answer stalled).
+import gc  # noqa: E402
+
+gc.freeze()
