@@ -14,6 +14,10 @@ a busy client loop does not show up as server delay.
 In the same run the same load goes to a reference relay (bench/reference_relay.py: LangChain
 `astream()` relayed as SSE by the same Daphne, no database), so each CPU figure has a ratio.
 
+Two arrival patterns (--arrivals): *burst*, every client sends in the same instant, and
+*steady*, sends spread over one answer's length and each client asking STEADY_ROUNDS
+questions back to back, so every later send lands among `clients` running answers.
+
 Per load and shape: answers done, tokens delivered live (no sync is ever asked), seq gaps
 (and deltas lost in them), send -> first delta p50/p99, token -> frame p50/p99, server CPU
 seconds per 1,000 tokens (utime+stime of the server processes from /proc) and its ratio to
@@ -70,6 +74,7 @@ LOADS = {
     "L3": Load("L3", 200, 100, 10),
     "L3x2": Load("L3x2", 200, 100, 10, processes=2),
 }
+STEADY_ROUNDS = 3  # questions per client in *steady* arrivals
 QUICK = {
     "L1": Load("L1", 5, 40, 50),
     "L2": Load("L2", 10, 50, 25),
@@ -165,69 +170,82 @@ class Reading:
                 ("first_delta", "delays", "tokens", "gaps", "lost", "frames", "bytes", "done", "error")}
 
 
-async def ws_client(target, ask, barrier_wait, timeout) -> dict:
+async def ws_client(target, ask, barrier_wait, timeout, rounds=1) -> list[dict]:
+    """One conversation: `rounds` questions in a row, each read to its end."""
     from websockets.asyncio.client import connect
 
-    url, ws_url, session = target
-    reading = Reading()
+    url, ws_url, session, offset = target
+    readings = []
     try:
         socket = await connect(f"{ws_url}/ws/chat/{uuid.uuid4()}/", origin=url,
                                additional_headers={"Cookie": f"sessionid={session}"},
                                open_timeout=60, max_size=None)
     except Exception as exc:  # noqa: BLE001 - a figure, not a failure
         await barrier_wait()
+        reading = Reading()
         reading.error = f"connect: {exc!r}"[:200]
-        return reading.result()
+        return [reading.result()]
     try:
         json.loads(await asyncio.wait_for(socket.recv(), 60))  # the snapshot
         await barrier_wait()
-        reading.sent = time.time()
-        await socket.send(json.dumps({"type": "message.send", "content": ask}))
+        await asyncio.sleep(offset)
         async with asyncio.timeout(timeout):
-            while not reading.done:
-                raw = await socket.recv()
-                frame = reading.frame(raw, time.time())
-                if frame["type"] == "error":
-                    reading.error = frame.get("code")
+            for _ in range(rounds):
+                reading = Reading()
+                readings.append(reading)
+                reading.sent = time.time()
+                await socket.send(json.dumps({"type": "message.send", "content": ask}))
+                while not reading.done:
+                    frame = reading.frame(await socket.recv(), time.time())
+                    if frame["type"] == "error":
+                        reading.error = frame.get("code")
+                        break
+                if reading.error:
                     break
     except Exception as exc:  # noqa: BLE001
-        reading.error = repr(exc)[:200]
+        if readings:
+            readings[-1].error = repr(exc)[:200]
     finally:
         await socket.close()
-    return reading.result()
+    return [r.result() for r in readings]
 
 
-async def sse_client(client: httpx.AsyncClient, target, ask, barrier_wait, timeout, reference=False) -> dict:
-    url, _, session = target
-    reading = Reading()
+async def sse_client(client: httpx.AsyncClient, target, ask, barrier_wait, timeout, reference=False,
+                     rounds=1) -> list[dict]:
+    url, _, session, offset = target
     await barrier_wait()
+    await asyncio.sleep(offset)
     csrf = "b" * 32
     if reference:
         path, headers = f"{url}/relay", {}
     else:
         path = f"{url}/api/conversations/{uuid.uuid4()}/messages/"
         headers = {"Cookie": f"sessionid={session}; csrftoken={csrf}", "X-CSRFToken": csrf, "Origin": url}
+    readings = []
     try:
-        reading.sent = time.time()
         async with asyncio.timeout(timeout):
-            async with client.stream("POST", path, json={"content": ask}, headers=headers) as response:
-                if response.status_code != 200:
-                    reading.error = f"HTTP {response.status_code}"
-                    return reading.result()
-                buffer = ""
-                async for text in response.aiter_text():
-                    now = time.time()
-                    buffer += text
-                    *blocks, buffer = buffer.split("\n\n")
-                    for block in blocks:
-                        data = [line[6:] for line in block.split("\n") if line.startswith("data: ")]
-                        if data:
-                            reading.frame(data[0], now)
-                    if reading.done:
+            for _ in range(rounds):
+                reading = Reading()
+                readings.append(reading)
+                reading.sent = time.time()
+                async with client.stream("POST", path, json={"content": ask}, headers=headers) as response:
+                    if response.status_code != 200:
+                        reading.error = f"HTTP {response.status_code}"
                         break
+                    buffer = ""
+                    async for text in response.aiter_text():
+                        now = time.time()
+                        buffer += text
+                        *blocks, buffer = buffer.split("\n\n")
+                        for block in blocks:
+                            data = [line[6:] for line in block.split("\n") if line.startswith("data: ")]
+                            if data:
+                                reading.frame(data[0], now)
+                        if reading.done:
+                            break
     except Exception as exc:  # noqa: BLE001
-        reading.error = repr(exc)[:200]
-    return reading.result()
+        readings[-1].error = repr(exc)[:200]
+    return [r.result() for r in readings]
 
 
 def client_worker(spec: dict, barrier, results) -> None:
@@ -247,21 +265,27 @@ def client_worker(spec: dict, barrier, results) -> None:
             await gate.wait()
 
         if spec["transport"] == "ws":
-            return await asyncio.gather(*(ws_client(t, spec["ask"], all_ready, spec["timeout"]) for t in spec["targets"]))
+            answers = await asyncio.gather(*(ws_client(t, spec["ask"], all_ready, spec["timeout"], spec["rounds"])
+                                             for t in spec["targets"]))
+            return [a for client in answers for a in client]
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
         async with httpx.AsyncClient(timeout=httpx.Timeout(spec["timeout"], connect=30), limits=limits) as client:
-            return await asyncio.gather(*(sse_client(client, t, spec["ask"], all_ready, spec["timeout"],
-                                                     spec["transport"] == "ref") for t in spec["targets"]))
+            answers = await asyncio.gather(*(sse_client(client, t, spec["ask"], all_ready, spec["timeout"],
+                                                        spec["transport"] == "ref", spec["rounds"])
+                                             for t in spec["targets"]))
+            return [a for client in answers for a in client]
 
     results.put(asyncio.run(run()))
 
 
-def run_clients(transport: str, targets: list, ask: str, timeout: float, workers: int) -> list[dict]:
+def run_clients(transport: str, targets: list, ask: str, timeout: float, workers: int, rounds: int = 1) -> list[dict]:
+    """Each target is (url, ws_url, session, seconds to wait after the common start)."""
     ctx = multiprocessing.get_context("spawn")
     workers = max(1, min(workers, len(targets)))
     barrier, results = ctx.Barrier(workers), ctx.Queue()
     procs = [ctx.Process(target=client_worker, args=(
-        {"transport": transport, "targets": targets[n::workers], "ask": ask, "timeout": timeout}, barrier, results))
+        {"transport": transport, "targets": targets[n::workers], "ask": ask, "timeout": timeout,
+         "rounds": rounds}, barrier, results))
         for n in range(workers)]
     for proc in procs:
         proc.start()
@@ -313,18 +337,26 @@ def quiet(pids, budget=90.0) -> None:
             return
 
 
-def measure(label, transport, load: Load, servers, sessions, pids, args, database=None, reference_cpu=None):
+def measure(label, transport, load: Load, servers, sessions, pids, args, database=None, reference_cpu=None,
+            arrivals="burst"):
+    """*burst*: every client sends at the same instant, once. *steady*: client n starts n/N of
+    an answer's length after the first and asks STEADY_ROUNDS questions in a row, so from the
+    end of the ramp on, `clients` answers are running all the time and each send lands among
+    the others' streams (how users load a server: not all in one millisecond)."""
+    length = load.tokens / load.rate
+    rounds = STEADY_ROUNDS if arrivals == "steady" else 1
     targets = []
     for n in range(load.clients):
         server = servers[n % len(servers)]
-        targets.append((server.url, server.ws_url, sessions.get(server.name, {}).get(USERS[n % len(USERS)])))
+        offset = n * length / load.clients if arrivals == "steady" else 0
+        targets.append((server.url, server.ws_url, sessions.get(server.name, {}).get(USERS[n % len(USERS)]), offset))
     ask = f"bench {load.tokens} {load.rate} 0"
-    timeout = load.tokens / load.rate + args.grace
+    timeout = length * (rounds + 1) + args.grace
     quiet(pids)
     stats = pg_stats(database) if database else None
     cpu = sum(cpu_seconds(p) for p in pids)
     started = time.monotonic()
-    results = run_clients(transport, targets, ask, timeout, args.client_procs)
+    results = run_clients(transport, targets, ask, timeout, args.client_procs, rounds)
     wall = time.monotonic() - started
     cpu_used = sum(cpu_seconds(p) for p in pids) - cpu
     rss = sum(rss_mb(p) for p in pids)
@@ -332,21 +364,21 @@ def measure(label, transport, load: Load, servers, sessions, pids, args, databas
     if database:
         time.sleep(1.0)  # backends report their counters when they end or within a second
         after = pg_stats(database)
-        db = {k: (after[k] - stats[k]) / load.clients for k in after}
+        db = {k: (after[k] - stats[k]) / (load.clients * rounds) for k in after}
     else:
         db = None
-    expected = load.clients * load.tokens
+    expected = load.clients * load.tokens * rounds
     tokens = sum(r["tokens"] for r in results)
     delays = [d for r in results for d in r["delays"]]
     firsts = [r["first_delta"] for r in results if r["first_delta"] is not None]
     errors = [r["error"] for r in results if r["error"]]
     per_k = cpu_used / (expected / 1000)
     line = {
-        "load": load.name, "shape": label, "transport": transport,
-        "done": sum(r["done"] for r in results), "clients": load.clients,
+        "load": load.name, "shape": label, "transport": transport, "arrivals": arrivals,
+        "done": sum(r["done"] for r in results), "answers": load.clients * rounds,
         "live_pct": 100 * tokens / expected,
         "gaps": sum(r["gaps"] for r in results), "lost": sum(r["lost"] for r in results),
-        "clients_with_gap": sum(r["gaps"] > 0 for r in results),
+        "answers_with_gap": sum(r["gaps"] > 0 for r in results),
         "first_p50_ms": pct(firsts, 50) * 1000, "first_p99_ms": pct(firsts, 99) * 1000,
         "delay_p50_ms": pct(delays, 50) * 1000, "delay_p99_ms": pct(delays, 99) * 1000,
         "cpu_per_1k": per_k, "ratio": per_k / reference_cpu if reference_cpu else None,
@@ -364,8 +396,8 @@ def format_line(x: dict) -> str:
         db = (f" | db per answer: {x['db']['xacts']:.1f} xacts, {x['db']['writes']:.1f} rows written, "
               f"{x['db']['sessions']:.1f} connections")
     errors = f" | {x['error_count']} errors e.g. {x['errors']}" if x["error_count"] else ""
-    return (f"{x['load']:5} {x['shape']:14} {x['transport']:3} | done {x['done']}/{x['clients']} | "
-            f"live {x['live_pct']:.1f}% | gaps {x['gaps']} (lost {x['lost']}, {x['clients_with_gap']} clients) | "
+    return (f"{x['load']:5} {x['arrivals']:6} {x['shape']:14} {x['transport']:3} | done {x['done']}/{x['answers']} | "
+            f"live {x['live_pct']:.1f}% | gaps {x['gaps']} (lost {x['lost']}, {x['answers_with_gap']} answers) | "
             f"first delta p50 {x['first_p50_ms']:.0f} ms p99 {x['first_p99_ms']:.0f} ms | "
             f"token->frame p50 {x['delay_p50_ms']:.1f} ms p99 {x['delay_p99_ms']:.1f} ms | "
             f"CPU {x['cpu_per_1k']:.2f} s/1k tokens{ratio} | {x['frames']:.0f} frames, {x['bytes'] / 1024:.1f} KB "
@@ -375,7 +407,7 @@ def format_line(x: dict) -> str:
 def warm(servers, sessions, args) -> None:
     """One answer per process first: the first answer after start is not what is measured."""
     for server in servers:
-        run_clients("ws", [(server.url, server.ws_url, sessions[server.name][USERS[0]])], "bench 5 100 0", 60, 1)
+        run_clients("ws", [(server.url, server.ws_url, sessions[server.name][USERS[0]], 0)], "bench 5 100 0", 60, 1)
 
 
 # -- idle capacity and slow readers -----------------------------------------------------------
@@ -548,7 +580,7 @@ def main(args) -> None:
     lines = []
     try:
         relay.wait_ready(60)
-        warm_ref = [(relay.url, relay.ws_url, None)]
+        warm_ref = [(relay.url, relay.ws_url, None, 0)]
         run_clients("ref", warm_ref, "bench 5 100 0", 60, 1)
         for name in shapes:
             started[name] = start_shape(name, args, upstream_url, logs)
@@ -557,17 +589,18 @@ def main(args) -> None:
         for load in loads:
             print(f"-- {load.name}: {load.clients} clients x {load.tokens} tokens at {load.rate:g}/s, "
                   f"{load.processes} process(es) | load average {os.getloadavg()}", flush=True)
-            ref = measure("reference", "sse", load, [relay], {}, [relay.process.pid], args)
-            lines.append(ref)
-            for name in shapes:
-                shape = started[name]
-                if load.processes > 1 and name == "embedded":
-                    continue  # the in-process layer cannot span processes
-                servers = shape.servers[:load.processes]
-                for transport in transports:
-                    lines.append(measure(name if load.processes == 1 else f"{name} x{load.processes}", transport,
-                                         load, servers, shape.sessions, [s.process.pid for s in servers], args,
-                                         shape.database, ref["cpu_per_1k"]))
+            for arrivals in args.arrivals.split(","):
+                ref = measure("reference", "sse", load, [relay], {}, [relay.process.pid], args, arrivals=arrivals)
+                lines.append(ref)
+                for name in shapes:
+                    shape = started[name]
+                    if load.processes > 1 and name == "embedded":
+                        continue  # the in-process layer cannot span processes
+                    servers = shape.servers[:load.processes]
+                    for transport in transports:
+                        lines.append(measure(name if load.processes == 1 else f"{name} x{load.processes}", transport,
+                                             load, servers, shape.sessions, [s.process.pid for s in servers], args,
+                                             shape.database, ref["cpu_per_1k"], arrivals))
         for name in shapes:
             shape = started[name]
             server = shape.servers[0]
@@ -597,6 +630,8 @@ if __name__ == "__main__":
     parser.add_argument("--loads", default="L1,L2,L3,L3x2", help="of L1, L2, L3, L3x2 (L3 on two processes)")
     parser.add_argument("--shapes", default="embedded,deployed", help="of embedded, deployed")
     parser.add_argument("--transports", default="ws,sse", help="of ws, sse")
+    parser.add_argument("--arrivals", default="burst,steady",
+                        help="burst (all clients send at once) and/or steady (sends spread, answers back to back)")
     parser.add_argument("--idle", type=int, default=10000, help="idle sockets to try to hold (0: skip)")
     parser.add_argument("--slow-readers", type=int, default=3, help="clients that stop reading (0: skip)")
     parser.add_argument("--client-procs", type=int, default=2, help="processes the clients run in")

@@ -11,6 +11,7 @@ import re
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from accounts.sessions import session_user_id
 from llm import provider_from_settings, tokens
 
 from . import fanout, protocol, recovery, selectors, services
@@ -56,6 +57,11 @@ async def repair_orphans(owner_id, conversation_id) -> list[Message]:
     answers = await database_sync_to_async(selectors.streaming_answers)(
         owner_id=owner_id, conversation_id=conversation_id
     )
+    return await _still_running(owner_id, answers)
+
+
+async def _still_running(owner_id, answers: list[Message]) -> list[Message]:
+    """Those of the `streaming` rows whose task is alive; the others become `interrupted`."""
     store = get_store()
     running = []
     for answer in answers:
@@ -152,39 +158,61 @@ def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str)
     return opened, context.messages
 
 
+class SessionEnded(Exception):
+    """The socket's session was logged out or expired since it connected."""
+
+
 def _earlier_send(*, conversation_id, client_id):
+    """The message this conversation stored with this client_id, if any."""
     return (Message.objects.select_related("conversation")
             .filter(conversation_id=conversation_id, client_id=client_id).first())
 
 
-async def _repeated_send(user, conversation_id, client_id: str | None) -> services.Opened | None:
-    """The message stored earlier with this client_id, as a duplicate Opened; None if none."""
-    if client_id is None:
-        return None
-    earlier = await database_sync_to_async(_earlier_send)(conversation_id=conversation_id, client_id=client_id)
-    if earlier is None:
-        return None
+def _before_send(*, check_session: bool, session_key, user, conversation_id, client_id):
+    """A send's first database hop (under load each hop waits its turn on the one ORM
+    thread): is the session still logged in, was this client_id sent before, and which
+    answers of the conversation are marked streaming."""
+    if check_session and session_user_id(session_key) != user.pk:
+        raise SessionEnded
+    if client_id is not None:
+        earlier = _earlier_send(conversation_id=conversation_id, client_id=client_id)
+        if earlier is not None:
+            return earlier, []
+    return None, selectors.streaming_answers(owner_id=user.pk, conversation_id=conversation_id)
+
+
+def _repeat(user, earlier: Message) -> services.Opened:
+    """A repeated client_id: the message stored with it, as a duplicate Opened."""
     if earlier.conversation.owner_id != user.pk:
         raise services.NotOwner
     return services.Opened(earlier.conversation, earlier, None)
 
 
-async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> services.Opened:
+async def send_message(*, user, conversation_id, send: protocol.MessageSend,
+                       check_session: bool = False, session_key: str | None = None) -> services.Opened:
     """Store the user's message and start its answer; frames go to every listener.
 
     A repeated client_id stores nothing and starts nothing: the earlier message comes
-    back as a duplicate Opened (answer None). Raises ProtocolError or services.NotOwner.
+    back as a duplicate Opened (answer None). A socket asks to `check_session` (its
+    `session_key` may have been logged out since it connected: SessionEnded); a request
+    was authenticated just now.
+    Raises ProtocolError, SessionEnded or services.NotOwner.
     """
     if not accepting():
         raise shutting_down(send.client_id)
-    if (repeat := await _repeated_send(user, conversation_id, send.client_id)) is not None:
-        return repeat
+    earlier, streaming = await database_sync_to_async(_before_send)(
+        check_session=check_session, session_key=session_key, user=user, conversation_id=conversation_id,
+        client_id=send.client_id,
+    )
+    if earlier is not None:
+        return _repeat(user, earlier)
     # Refusals that cost nothing come before the rate limit counts this message.
-    if await repair_orphans(user.pk, conversation_id):
+    if await _still_running(user.pk, streaming):
         # The answer running may be this very send's, committed by another process since we
         # looked (a client sends again after a reconnect): a repeat then, not busy.
-        if (repeat := await _repeated_send(user, conversation_id, send.client_id)) is not None:
-            return repeat
+        if send.client_id is not None and (earlier := await database_sync_to_async(_earlier_send)(
+                conversation_id=conversation_id, client_id=send.client_id)) is not None:
+            return _repeat(user, earlier)
         raise busy(send.client_id)
     await check_rate(user, send.client_id)
     provider = provider_from_settings()
@@ -200,10 +228,10 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend) -> 
         return opened
     answer = Answer(answer=opened.answer, owner_id=user.pk, context=context, provider=provider)
     await _prepare(answer)
+    frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
     if opened.conversation_created or opened.titled:
-        await fanout.publish(user.pk, conversation_id, protocol.conversation_updated_frame(opened.conversation))
-    await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(opened.user_message))
-    await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(opened.answer))
+        frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
+    await fanout.publish(user.pk, conversation_id, *frames)
     await launch(answer)
     return opened
 

@@ -153,6 +153,7 @@ async def _follow(listener: Listener, opened):
     """Relay this send's frames until its answer's message.done."""
     answer_id = str(opened.answer.id)
     mine = {str(opened.user_message.id), answer_id}
+    deltas = protocol.delta_head(answer_id)
     try:
         while True:
             text = await listener.next(KEEPALIVE_SECONDS)
@@ -167,10 +168,13 @@ async def _follow(listener: Listener, opened):
                     continue
                 yield ": keep-alive\n\n"
                 continue
+            if text.startswith(deltas):  # nearly every frame: relayed as it is, not decoded
+                yield sse_event(protocol.MESSAGE_DELTA, text)
+                continue
             frame = json.loads(text)
             kind = frame.get("type")
             if kind == protocol.MESSAGE_DELTA:
-                relay = frame.get("message_id") == answer_id
+                relay = False  # another message's
             elif kind in (protocol.MESSAGE_CREATED, protocol.MESSAGE_DONE):
                 relay = frame["message"]["id"] in mine
             else:

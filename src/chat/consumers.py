@@ -79,14 +79,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.group is None:
             return  # closing already
         user = self.scope["user"]
-        session = self.scope.get("session")
-        current = await database_sync_to_async(session_user_id)(getattr(session, "session_key", None))
-        if current != user.pk:
-            await self.close(protocol.CLOSE_UNAUTHENTICATED)
-            return
+        session_key = getattr(self.scope.get("session"), "session_key", None)
         try:
             frame = protocol.parse_client_frame(text_data)
+        except protocol.ProtocolError as refusal:
+            frame = refusal
+        try:
+            if isinstance(frame, protocol.MessageSend):  # checks the session in its first hop
+                await self.send_message(user, frame, session_key)
+                return
+            if await database_sync_to_async(session_user_id)(session_key) != user.pk:
+                raise actions.SessionEnded
+            if isinstance(frame, protocol.ProtocolError):
+                raise frame
             await self.dispatch_frame(user, frame)
+        except actions.SessionEnded:
+            await self.close(protocol.CLOSE_UNAUTHENTICATED)
         except protocol.ProtocolError as refusal:
             await self.send_frame(protocol.error_frame(refusal))
         except services.NotOwner:
@@ -97,14 +105,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 protocol.ProtocolError(protocol.INTERNAL, "Something went wrong on the server.")
             ))
 
+    async def send_message(self, user, frame: protocol.MessageSend, session_key):
+        opened = await actions.send_message(
+            user=user, conversation_id=self.conversation_id, send=frame, check_session=True, session_key=session_key
+        )
+        if opened.duplicate:  # tell only this socket what it already sent
+            await self.send_frame(protocol.message_created_frame(opened.user_message))
+
     async def dispatch_frame(self, user, frame):
-        if isinstance(frame, protocol.MessageSend):
-            opened = await actions.send_message(
-                user=user, conversation_id=self.conversation_id, send=frame
-            )
-            if opened.duplicate:  # tell only this socket what it already sent
-                await self.send_frame(protocol.message_created_frame(opened.user_message))
-        elif isinstance(frame, protocol.GenerationStop):
+        if isinstance(frame, protocol.GenerationStop):
             await actions.stop(user=user, conversation_id=self.conversation_id)
         elif isinstance(frame, protocol.MessageRegenerate):
             await actions.regenerate(user=user, conversation_id=self.conversation_id)

@@ -17,16 +17,23 @@ clients repair with `conversation.sync`.
 
 Stop requests travel the same way, to the group a running answer's task joined
 (`stop_group`).
+
+With Redis, every frame a process publishes goes out in one Lua script call per turn of
+its event loop (RedisHub.flush): the deltas of all its answers, each with its live-state
+append (chat.state), and any other frame. At 60 answers the Redis client's cost per
+command was a quarter of the process's CPU; a batch costs one command, however many
+frames it holds, and an idle process still sends a lone frame at once.
 """
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
-from . import protocol
+from . import protocol, state
 from .tasks import detached
 
 log = logging.getLogger(__name__)
@@ -46,9 +53,22 @@ def stop_group(owner_id, conversation_id) -> str:
     return f"chat.stop.{owner_id}.{conversation_id}"
 
 
-async def publish(owner_id, conversation_id, frame: dict) -> None:
-    """Send one server frame to every listener of the owner's conversation; encoded once."""
-    await get_hub().publish(conversation_group(owner_id, conversation_id), protocol.encode(frame))
+async def publish(owner_id, conversation_id, *frames: dict) -> None:
+    """Send server frames, in order, to every listener of the owner's conversation; each
+    encoded once."""
+    await get_hub().publish(conversation_group(owner_id, conversation_id), *map(protocol.encode, frames))
+
+
+async def publish_deltas(owner_id, conversation_id, message_id: str, first_seq: int,
+                         segments: list[tuple[str, str]]) -> None:
+    """Fold an answer's segments into its live state, then send one delta frame each.
+
+    Atomic with Redis: a snapshot read in between sees the text with its seq or neither.
+    """
+    frames = [protocol.encode(protocol.delta_frame(message_id, first_seq + n, part, text))
+              for n, (part, text) in enumerate(segments)]
+    await get_hub().publish_live(conversation_group(owner_id, conversation_id), message_id,
+                                 segments, first_seq + len(segments) - 1, frames)
 
 
 async def request_stop(owner_id, conversation_id) -> None:
@@ -70,8 +90,15 @@ class LocalHub:
     def __init__(self):
         self.listeners: dict[str, list[Deliver]] = {}
 
-    async def publish(self, group: str, text: str) -> None:
-        await self.deliver(group, text)
+    async def publish(self, group: str, *texts: str) -> None:
+        for text in texts:
+            await self.deliver(group, text)
+
+    async def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
+                           frames: list[str]) -> None:
+        await state.get_store().append(message_id, segments, seq)
+        for text in frames:
+            await self.deliver(group, text)
 
     async def deliver(self, group: str, text: str) -> None:
         for deliver in tuple(self.listeners.get(group, ())):
@@ -94,6 +121,8 @@ class LocalHub:
 class RedisHub(LocalHub):
     """LocalHub across processes: PUBLISH to Redis, one subscriber connection per process."""
 
+    BATCH = 500  # records per script call, so one call never holds Redis for long
+
     def __init__(self, url: str, prefix: str):
         super().__init__()
         import redis.asyncio as redis
@@ -107,9 +136,52 @@ class RedisHub(LocalHub):
         # two callers racing there each open one; the commands sent on the one it forgets are
         # never confirmed (a fresh process's first sockets then timed out after 10 s).
         self.commands = asyncio.Lock()
+        self._send = self.redis.register_script(_SEND)
+        self.outbox: list[tuple[list, list, asyncio.Future]] = []  # (keys, args, done) in order
+        self.sender: asyncio.Task | None = None
 
-    async def publish(self, group: str, text: str) -> None:
-        await self.redis.publish(self.prefix + group, text)
+    async def publish(self, group: str, *texts: str) -> None:
+        args = []
+        for text in texts:
+            args += ["p", self.prefix + group, text]
+        await self._queue([], args)
+
+    async def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
+                           frames: list[str]) -> None:
+        args = ["a", message_id, seq, len(segments)]
+        for part, text in segments:
+            args += [part, text]
+        args.append(len(frames))
+        for text in frames:
+            args += [self.prefix + group, text]
+        await self._queue(list(state.answer_keys(message_id)), args)
+
+    def _queue(self, keys: list, args: list) -> asyncio.Future:
+        done = asyncio.get_running_loop().create_future()
+        self.outbox.append((keys, args, done))
+        if self.sender is None or self.sender.done():
+            # Runs on the next loop turn: what other tasks queue meanwhile goes in the same call.
+            self.sender = detached(self.flush(), name="fanout-sender")
+        return done
+
+    async def flush(self) -> None:
+        """Send what is queued, one script call per BATCH records, in queue order."""
+        while self.outbox:
+            batch, self.outbox = self.outbox[:self.BATCH], self.outbox[self.BATCH:]
+            keys, args = [state.running_key()], [repr(time.time()), state.KEY_TTL]
+            for record_keys, record_args, _ in batch:
+                keys += record_keys
+                args += record_args
+            try:
+                await self._send(keys=keys, args=args)
+            except Exception as exc:  # each waiting publisher learns of it (Redis away)
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def subscribe(self, group: str, deliver: Deliver) -> None:
         await super().subscribe(group, deliver)
@@ -158,6 +230,38 @@ class RedisHub(LocalHub):
                 if confirmed is not None and not confirmed.done():
                     confirmed.set_result(None)
 
+
+# KEYS the running index, then content, reasoning, meta of each answer record in turn.
+# ARGV now, ttl, then records: "a", message id, seq, n, n x (part, text), m, m x (channel,
+# frame) - fold an answer's text into its live state, then publish its frames; or "p",
+# channel, frame - publish. The state is written before its frames go out (see chat.state).
+_SEND = """
+local now, ttl = ARGV[1], ARGV[2]
+local i, k = 3, 2
+while i <= #ARGV do
+  if ARGV[i] == 'a' then
+    local id, seq, n = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+    i = i + 4
+    for _ = 1, n do
+      redis.call('APPEND', ARGV[i] == 'reasoning' and KEYS[k + 1] or KEYS[k], ARGV[i + 1])
+      i = i + 2
+    end
+    redis.call('HSET', KEYS[k + 2], 'seq', seq, 'beat', now)
+    for j = 0, 2 do redis.call('EXPIRE', KEYS[k + j], ttl) end
+    redis.call('ZADD', KEYS[1], now, id)
+    k = k + 3
+    local m = tonumber(ARGV[i])
+    i = i + 1
+    for _ = 1, m do
+      redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+      i = i + 2
+    end
+  else
+    redis.call('PUBLISH', ARGV[i + 1], ARGV[i + 2])
+    i = i + 3
+  end
+end
+"""
 
 _local = LocalHub()
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisHub]" = weakref.WeakKeyDictionary()

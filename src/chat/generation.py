@@ -75,9 +75,18 @@ class Answer:
         """
         if self.stop_group is not None:
             return
-        await get_store().start(self.id)
-        self.stop_group = fanout.stop_group(self.owner_id, self.conversation_id)
-        await fanout.subscribe(self.stop_group, self._on_stop)
+        group = fanout.stop_group(self.owner_id, self.conversation_id)
+        # Both at once: each is a Redis round trip, and a send waits for them.
+        started, listening = await asyncio.gather(
+            get_store().start(self.id), fanout.subscribe(group, self._on_stop), return_exceptions=True
+        )
+        for failure in (started, listening):
+            if isinstance(failure, BaseException):
+                if not isinstance(listening, BaseException):
+                    with contextlib.suppress(Exception):
+                        await fanout.unsubscribe(group, self._on_stop)
+                raise failure
+        self.stop_group = group
 
     async def _on_stop(self, _text: str) -> None:
         """A stop request from any process (fanout.request_stop); also before run() began."""
@@ -143,8 +152,10 @@ class Answer:
         store = get_store()
         last_flush = last_beat = loop.time() - interval
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=BEAT_INTERVAL)
+            if not self.wake.is_set():  # (asyncio.timeout: wait_for would start a task per frame)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(BEAT_INTERVAL):
+                        await self.wake.wait()
             if self.pending and not self.upstream_done:
                 # Coalesce: tokens arriving within the window share one frame.
                 delay = last_flush + interval - loop.time()
@@ -153,7 +164,7 @@ class Answer:
             self.wake.clear()
             now = loop.time()
             if self.pending:
-                await self._flush(store)
+                await self._flush()
                 last_flush = last_beat = loop.time()
             elif now - last_beat >= BEAT_INTERVAL:
                 await self._quietly(store.beat(self.id))
@@ -161,7 +172,7 @@ class Answer:
             if self.upstream_done and not self.pending:
                 return
 
-    async def _flush(self, store) -> None:
+    async def _flush(self) -> None:
         """Publish the pending segments, one delta frame each, live state first."""
         segments = [(s.part, "".join(s.pieces), len(s.pieces)) for s in self.pending]
         self.pending = []
@@ -169,13 +180,11 @@ class Answer:
         for part, text, _ in segments:
             self.seq += 1
             self.text[part].append(text)
-        await self._quietly(store.append(self.id, [(part, text) for part, text, _ in segments], self.seq))
         sent_at = time.perf_counter()
-        for offset, (part, text, tokens) in enumerate(segments):
-            self.frame_log.append((sent_at, tokens))
-            await self._quietly(fanout.publish(
-                self.owner_id, self.conversation_id, protocol.delta_frame(self.id, first_seq + offset, part, text)
-            ))
+        self.frame_log += [(sent_at, tokens) for _, _, tokens in segments]
+        await self._quietly(fanout.publish_deltas(
+            self.owner_id, self.conversation_id, self.id, first_seq, [(part, text) for part, text, _ in segments]
+        ))
 
     async def _quietly(self, live_work) -> None:
         """Run live-state or fan-out work; a failure (Redis away) does not end the answer.

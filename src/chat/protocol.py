@@ -218,6 +218,13 @@ def delta_frame(message_id: str, seq: int, part: str, delta: str) -> dict:
             "delta": delta}
 
 
+def delta_head(message_id: str) -> str:
+    """How every encoded delta frame of one message begins (delta_frame's key order, encode's
+    separators), so a relay can pick its answer's deltas out of a conversation's frames
+    without decoding each one."""
+    return encode({"type": MESSAGE_DELTA, "message_id": message_id})[:-1] + ","
+
+
 def message_done_frame(message) -> dict:
     return {"type": MESSAGE_DONE, "message": message_json(message)}
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from llm import Usage
@@ -72,18 +73,19 @@ def _lock_user(user) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
 
 
-def _check_answer_cap(owner_id) -> None:
-    """One user's running answers are capped, so one user cannot take a whole process."""
-    running = Message.objects.filter(conversation__owner_id=owner_id, status=Message.Status.STREAMING).count()
-    if running >= settings.CHAT_MAX_ANSWERS_PER_USER:
-        raise TooManyAnswers
-
-
 def _open_answer(conversation: Conversation, parent: Message, model: str, now) -> Message:
-    """The caller holds the user's lock (_lock_user) in the same transaction."""
-    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
+    """The caller holds the user's lock (_lock_user) in the same transaction.
+
+    Busy (an answer streams in this conversation) and the per-user cap (one user's running
+    answers are capped, so one user cannot take a whole process) in one query; a
+    conversation created in this transaction (`fresh`) cannot be busy.
+    """
+    streaming = Message.objects.filter(conversation__owner_id=conversation.owner_id, status=Message.Status.STREAMING)
+    counts = streaming.aggregate(here=Count("id", filter=Q(conversation_id=conversation.id)), mine=Count("id"))
+    if counts["here"]:
         raise Busy
-    _check_answer_cap(conversation.owner_id)
+    if counts["mine"] >= settings.CHAT_MAX_ANSWERS_PER_USER:
+        raise TooManyAnswers
     return Message.objects.create(
         conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING,
         parent=parent, model=model,
@@ -119,7 +121,7 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
         created = titled = True
     elif conversation.owner_id != user.pk:
         raise NotOwner
-    if client_id is not None:
+    if client_id is not None and not created:  # a new conversation holds no earlier send
         earlier = conversation.messages.filter(client_id=client_id).first()
         if earlier is not None:
             return Opened(conversation, earlier, None)
@@ -129,7 +131,7 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
     )
     # Busy and the answer cap are checked here; a refusal rolls the question back with the
     # transaction, so nothing is stored.
-    answer = _open_answer(conversation, question, model, now)
+    answer = _open_answer(conversation, question, model, now, )
     if not created:  # a new conversation was created with its title and activity
         fields = ["updated_at"]
         if not conversation.title:

@@ -107,7 +107,6 @@ class RedisStore:
 
         self._redis = redis.Redis.from_url(url)
         # Scripts go by their SHA after the first call (EVALSHA), not as text on every call.
-        self._append = self._redis.register_script(_APPEND)
         self._hit = self._redis.register_script(_SLIDING_WINDOW)
 
     @staticmethod
@@ -123,14 +122,8 @@ class RedisStore:
             pipe.zadd(running_key(), {message_id: now})
             await pipe.execute()
 
-    async def append(self, message_id: str, segments: list[tuple[str, str]], seq: int) -> None:
-        # One script, so one command per frame (it was ten in a MULTI: at 60 answers the
-        # client's packing and parsing of them was a good part of the process's CPU), and
-        # atomic: a reader never sees text without its seq, or the reverse.
-        args = [seq, repr(time.time()), KEY_TTL, message_id]
-        for part, text in segments:
-            args += [part, text.encode()]
-        await self._append(keys=[*self._keys(message_id), running_key()], args=args)
+    # No append here: with Redis an answer's text is folded into its keys by the same
+    # script call that publishes its frames (fanout.RedisHub), one call per loop turn.
 
     async def beat(self, message_id: str) -> None:
         _, _, meta = self._keys(message_id)
@@ -167,17 +160,6 @@ class RedisStore:
                                  args=[repr(now), repr(float(window)), limit, uuid.uuid4().hex])
         return None if result is None else float(result)
 
-
-# KEYS content, reasoning, meta, the running index; ARGV seq, now, ttl, the message id, then
-# (part, text) pairs.
-_APPEND = """
-for i = 5, #ARGV, 2 do
-  redis.call('APPEND', ARGV[i] == 'reasoning' and KEYS[2] or KEYS[1], ARGV[i + 1])
-end
-redis.call('HSET', KEYS[3], 'seq', ARGV[1], 'beat', ARGV[2])
-for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[4])
-"""
 
 # KEYS[1] the log; ARGV now, window, limit, a unique member. Returns nil when the event is
 # taken, else the wait in seconds (a string: Lua numbers become integers on the way out).

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from llm.base import LLMConfig  # the LLM_* defaults (llm.base loads no LangChain)
+
 SRC_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = SRC_DIR.parent
 
@@ -84,6 +86,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # checks replace a connection the server dropped before it is used.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("DATABASE_POOL_SIZE", default=20):
+    # PostgreSQL: a pool (psycopg_pool) instead, since kept connections belong to a thread
+    # and each HTTP request (SSE included) runs its sync work on a thread of its own, which
+    # connected afresh. Connections return to the pool after each call.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses kept connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": env.int("DATABASE_POOL_SIZE", default=20), "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers (admin, API) run while an answer saves its partial text.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -169,12 +179,12 @@ except json.JSONDecodeError as exc:
     raise ImproperlyConfigured(f"LLM_EXTRA_BODY is not valid JSON: {exc}") from exc
 if LLM_EXTRA_BODY is not None and not isinstance(LLM_EXTRA_BODY, dict):
     raise ImproperlyConfigured("LLM_EXTRA_BODY must be a JSON object.")
-LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
-LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=LLMConfig.timeout)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=LLMConfig.max_retries)
 # An upstream that accepts and then says nothing fails after these, retries included.
-LLM_FIRST_TOKEN_TIMEOUT = env.float("LLM_FIRST_TOKEN_TIMEOUT", default=30.0)
-LLM_IDLE_TIMEOUT = env.float("LLM_IDLE_TIMEOUT", default=20.0)
-LLM_DEMO_DELAY = env.float("LLM_DEMO_DELAY", default=0.03)
+LLM_FIRST_TOKEN_TIMEOUT = env.float("LLM_FIRST_TOKEN_TIMEOUT", default=LLMConfig.first_token_timeout)
+LLM_IDLE_TIMEOUT = env.float("LLM_IDLE_TIMEOUT", default=LLMConfig.idle_timeout)
+LLM_DEMO_DELAY = env.float("LLM_DEMO_DELAY", default=LLMConfig.demo_delay)
 # The model's context window in tokens, and the part of it kept free for the answer: the
 # oldest turns are left out of a request past the difference (chat.selectors.answer_context).
 LLM_CONTEXT_TOKENS = env.int("LLM_CONTEXT_TOKENS", default=32000)

@@ -1,13 +1,133 @@
-"""The fan-out hub on Redis (chat.fanout.RedisHub): a process's first subscriptions, made at
-once, all go live. That is what a freshly started process sees when a restart elsewhere
-sends it a herd of reconnecting sockets (tests/e2e/test_drain.py)."""
+"""The fan-out on its own: many answers publishing at once, in memory and through Redis; a
+process's first subscriptions, made at once, all going live (what a freshly started process
+sees when a restart elsewhere sends it a herd of reconnecting sockets, tests/e2e/test_drain.py)."""
 import asyncio
+import json
 import uuid
 
 import pytest
 
+from chat import fanout
 from chat.fanout import RedisHub
+from chat.state import get_store
 from conftest import REDIS_URL, redis_available
+
+ANSWERS, FRAMES = 40, 15
+
+
+async def test_answers_publishing_at_once_reach_their_listeners_whole_in_order_state_first(chat_layer):
+    """Each listener gets its answer's deltas in seq order, none missing, and the live state
+    it reads on receiving a delta already holds that delta (what snapshots rely on)."""
+    store = get_store()
+    answers = [(n, str(uuid.uuid4()), str(uuid.uuid4())) for n in range(ANSWERS)]  # owner, conversation, answer
+    seen = {answer_id: [] for _, _, answer_id in answers}
+    behind = []
+
+    def listener(answer_id):
+        async def deliver(text):
+            frame = json.loads(text)
+            seen[answer_id].append((frame["seq"], frame["delta"]))
+            live = await store.get(answer_id)
+            if live is None or live.seq < frame["seq"]:
+                behind.append((answer_id, frame["seq"]))
+        return deliver
+
+    listeners = {}
+    for owner, conversation, answer_id in answers:
+        group = fanout.conversation_group(owner, conversation)
+        listeners[group] = listener(answer_id)
+        await fanout.subscribe(group, listeners[group])
+        await store.start(answer_id)
+    calls = count_script_calls()
+
+    async def answer(owner, conversation, answer_id):
+        for seq in range(1, FRAMES + 1):
+            await fanout.publish_deltas(owner, conversation, answer_id, seq, [("content", f" w{seq}")])
+
+    await asyncio.gather(*(answer(*a) for a in answers))
+    await wait_for(lambda: all(len(frames) == FRAMES for frames in seen.values()))
+    try:
+        for _, _, answer_id in answers:
+            assert seen[answer_id] == [(seq, f" w{seq}") for seq in range(1, FRAMES + 1)]
+            live = await store.get(answer_id)
+            assert (live.content, live.seq) == ("".join(f" w{s}" for s in range(1, FRAMES + 1)), FRAMES)
+        assert behind == []
+        if calls is not None:  # Redis: frames of different answers shared script calls
+            assert 0 < calls["n"] < ANSWERS * FRAMES / 4, calls
+    finally:
+        for group, deliver in listeners.items():
+            await fanout.unsubscribe(group, deliver)
+        for _, _, answer_id in answers:
+            await store.drop(answer_id)
+
+
+async def test_frames_published_together_arrive_in_their_order(chat_layer):
+    group = fanout.conversation_group(1, uuid.uuid4())
+    got = []
+
+    async def deliver(text):
+        got.append(json.loads(text)["n"])
+
+    await fanout.subscribe(group, deliver)
+    try:
+        await asyncio.gather(
+            fanout.get_hub().publish(group, *(json.dumps({"n": n}) for n in range(5))),
+            fanout.get_hub().publish(group, *(json.dumps({"n": n}) for n in range(5, 8))),
+        )
+        await wait_for(lambda: len(got) == 8)
+        assert got == list(range(8))
+    finally:
+        await fanout.unsubscribe(group, deliver)
+
+
+async def test_a_batch_that_redis_refuses_fails_every_publisher_in_it_and_the_next_batch_goes_out(chat_layer):
+    if chat_layer != "redis":
+        pytest.skip("batches are sent to Redis only")
+    hub = fanout.get_hub()
+    good = hub._send
+    group = fanout.conversation_group(1, uuid.uuid4())
+    got = []
+
+    async def deliver(text):
+        got.append(text)
+
+    async def refuse(**_):
+        raise ConnectionError("Redis is away")
+
+    await hub.subscribe(group, deliver)
+    try:
+        hub._send = refuse
+        results = await asyncio.gather(*(hub.publish(group, f"lost {n}") for n in range(5)), return_exceptions=True)
+        assert all(isinstance(r, ConnectionError) for r in results), results
+        assert hub.outbox == []
+        hub._send = good
+        await hub.publish(group, "after")
+        await wait_for(lambda: got)
+        assert got == ["after"]
+    finally:
+        hub._send = good
+        await hub.unsubscribe(group, deliver)
+
+
+def count_script_calls():
+    """Count the Redis hub's script calls (None without Redis: nothing to batch)."""
+    hub = fanout.get_hub()
+    if not isinstance(hub, fanout.RedisHub):
+        return None
+    calls, send = {"n": 0}, hub._send
+
+    async def counted(**kwargs):
+        calls["n"] += 1
+        return await send(**kwargs)
+
+    hub._send = counted
+    return calls
+
+
+async def wait_for(condition, timeout=10.0):
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 @pytest.fixture

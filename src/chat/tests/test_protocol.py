@@ -59,6 +59,15 @@ def test_delta_frame_is_compact():
     assert text == '{"type":"message.delta","message_id":"m","seq":3,"part":"content","delta":"héllo"}'
 
 
+def test_delta_head_picks_one_messages_deltas_out_of_encoded_frames():
+    head = protocol.delta_head("m-1")
+    assert protocol.encode(protocol.delta_frame("m-1", 7, "reasoning", '", "x')).startswith(head)
+    assert not protocol.encode(protocol.delta_frame("m-10", 1, "content", "x")).startswith(head)
+    assert not protocol.encode(protocol.delta_frame("m", 1, "content", "m-1")).startswith(head)
+    done = protocol.encode({"type": protocol.MESSAGE_DONE, "message": {"id": "m-1"}})
+    assert not done.startswith(head)
+
+
 def test_the_clients_mirror_has_the_servers_codes():
     """frontend/src/lib/protocol.ts restates the close and error codes the client acts on."""
     import re
