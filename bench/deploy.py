@@ -57,9 +57,10 @@ def nginx_cost(shape, nginx: Nginx, args) -> list[tuple[str, dict]]:
     ask = f"bench {args.tokens} {args.rate:g} 0"
     timeout = args.tokens / args.rate + 60
     session = shape.sessions[shape.servers[0].name][USERS[0]]
-    direct = [(s.url, s.ws_url, shape.sessions[s.name][USERS[n % len(USERS)]])
+    # bench/load.py's targets: (url, ws_url, session, seconds after the common start): all at once.
+    direct = [(s.url, s.ws_url, shape.sessions[s.name][USERS[n % len(USERS)]], 0)
               for n, s in zip(range(args.clients), shape.servers * args.clients)]
-    through = [(nginx.url, nginx.ws_url, session)] * args.clients
+    through = [(nginx.url, nginx.ws_url, session, 0)] * args.clients
     figures = []
     for repeat in range(args.repeats):
         for label, targets in (("direct", direct), ("nginx", through)):
