@@ -35,20 +35,28 @@ async def serving(cluster, timeout: float = 10):
     raise TimeoutError(f"no single process runs the answer: {running}")
 
 
+async def answer_underway(cluster, upstream, scenario: Scenario, ask: str, timeout: float):
+    """Every process up, an answer asked through nginx and some of its deltas read:
+    (the asker, its task, the process running the answer)."""
+    cluster.up()
+    upstream.enqueue(scenario)
+    asker = Asker(cluster.nginx, cluster.session)
+    asking = asyncio.create_task(asker.ask(ask, timeout=timeout))
+    running = await serving(cluster)
+    await asyncio.sleep(0.5)  # some deltas on the first socket
+    return asker, asking, running
+
+
 async def exited(server, timeout: float) -> int:
     """The exit status of a process told to stop, once it has exited."""
     return await asyncio.wait_for(asyncio.to_thread(server.process.wait), timeout)
 
 
 async def test_sigterm_mid_answer_the_client_goes_on_elsewhere_with_every_delta(cluster, upstream):
-    cluster.up()
     # ~8 s, well within the drain time, and time enough to look at the draining process.
     scenario = Scenario.words(LONG_TEXT, delay=0.04)
-    upstream.enqueue(scenario)
-    asker = Asker(cluster.nginx, cluster.session)
-    asking = asyncio.create_task(asker.ask("A long answer, then a restart", timeout=DRAIN_SECONDS + 20))
-    doomed = await serving(cluster)
-    await asyncio.sleep(0.5)  # some deltas on the first socket
+    asker, asking, doomed = await answer_underway(cluster, upstream, scenario, "A long answer, then a restart",
+                                                  DRAIN_SECONDS + 20)
     doomed.sigterm()
 
     # While it drains: alive, not ready; it takes no new socket and starts no new answer...
@@ -147,13 +155,9 @@ async def test_rolling_restart_under_twenty_answers_loses_nothing(cluster, upstr
 
 
 async def test_sigkill_of_the_answering_process_is_repaired_by_the_others(cluster, upstream):
-    cluster.up()
     scenario = Scenario.words(LONG_TEXT, delay=0.02)
-    upstream.enqueue(scenario)
-    asker = Asker(cluster.nginx, cluster.session)
-    asking = asyncio.create_task(asker.ask("Then the process dies", timeout=STALE_AFTER + 20))
-    doomed = await serving(cluster)
-    await asyncio.sleep(0.5)
+    asker, asking, doomed = await answer_underway(cluster, upstream, scenario, "Then the process dies",
+                                                  STALE_AFTER + 20)
     doomed.kill()
     seen = await asking
     # A new question goes through nginx to a live process at once.
