@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 
 BEAT_INTERVAL = 1.0
 
-# Tasks we started: kept referenced (asyncio holds only weak references) and awaitable.
-_running: dict[str, asyncio.Task] = {}
-_answers: dict[str, "Answer"] = {}  # the same answers, for interrupt_all()
+# Answers running here, by id, each with its task (answer.task): kept referenced (asyncio
+# holds only weak references), awaitable, and reachable by interrupt_all().
+_running: dict[str, "Answer"] = {}
 # False once this process is shutting down (serving.drain): actions refuse new answers.
 _accepting = True
 
@@ -63,6 +63,7 @@ class Answer:
         self.stopped = asyncio.Event()  # set by a stop request (fanout), from any process
         self.live_lost = False  # the live state or fan-out failed (Redis away) at least once
         self.interrupted = False  # ended by interrupt(): the process is shutting down
+        self.task: asyncio.Task | None = None  # set by launch()
         # Measurement hooks (bench/): when each token arrived, when each frame went out.
         self.token_times: list[float] = []
         self.frame_log: list[tuple[float, int]] = []  # (time, tokens in frame)
@@ -259,15 +260,9 @@ async def _let_go(upstream: asyncio.Task) -> None:
 async def launch(answer: Answer) -> asyncio.Task:
     """Start an answer in its own task; it outlives the socket or request that asked."""
     await answer.prepare()
-    task = detached(_guarded(answer), name=f"answer-{answer.id}")
-    _running[answer.id] = task
-    _answers[answer.id] = answer
-
-    def forget(_task):
-        _running.pop(answer.id, None)
-        _answers.pop(answer.id, None)
-
-    task.add_done_callback(forget)
+    task = answer.task = detached(_guarded(answer), name=f"answer-{answer.id}")
+    _running[answer.id] = answer
+    task.add_done_callback(lambda _: _running.pop(answer.id, None))
     return task
 
 
@@ -281,7 +276,7 @@ async def _guarded(answer: Answer) -> Message | None:
 
 async def wait_all(timeout: float = 30) -> None:
     """Wait for every answer this process runs (tests, graceful shutdown)."""
-    tasks = list(_running.values())
+    tasks = [answer.task for answer in _running.values()]
     if tasks:
         await asyncio.wait(tasks, timeout=timeout)
 
@@ -307,7 +302,7 @@ def stop_accepting() -> None:
 async def interrupt_all(timeout: float = 10) -> int:
     """End every answer still running here as `interrupted` with its text so far, and wait
     (up to `timeout`) until they are stored and announced. Returns how many there were."""
-    answers = list(_answers.values())
+    answers = list(_running.values())
     for answer in answers:
         answer.interrupt()
     await wait_all(timeout)

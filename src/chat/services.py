@@ -77,8 +77,7 @@ def _open_answer(conversation: Conversation, parent: Message, model: str, now) -
     """The caller holds the user's lock (_lock_user) in the same transaction.
 
     Busy (an answer streams in this conversation) and the per-user cap (one user's running
-    answers are capped, so one user cannot take a whole process) in one query; a
-    conversation created in this transaction (`fresh`) cannot be busy.
+    answers are capped, so one user cannot take a whole process) in one query.
     """
     streaming = Message.objects.filter(conversation__owner_id=conversation.owner_id, status=Message.Status.STREAMING)
     counts = streaming.aggregate(here=Count("id", filter=Q(conversation_id=conversation.id)), mine=Count("id"))
@@ -131,7 +130,7 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
     )
     # Busy and the answer cap are checked here; a refusal rolls the question back with the
     # transaction, so nothing is stored.
-    answer = _open_answer(conversation, question, model, now, )
+    answer = _open_answer(conversation, question, model, now)
     if not created:  # a new conversation was created with its title and activity
         fields = ["updated_at"]
         if not conversation.title:
