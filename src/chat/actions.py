@@ -145,6 +145,7 @@ def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str)
     opened = services.message_send(
         user=user, conversation_id=conversation_id, content=send.content,
         client_id=send.client_id, model=model,
+        parent_id=send.parent_id if send.parent_given else services.SHOWN_BRANCH,
     )
     if opened.duplicate:
         return opened, None
@@ -224,6 +225,8 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         raise busy(send.client_id) from None
     except services.TooManyAnswers:
         raise too_many_answers(send.client_id) from None
+    except services.NoSuchMessage:
+        raise no_such_parent(send.client_id) from None
     if opened.duplicate:
         return opened
     answer = Answer(answer=opened.answer, owner_id=user.pk, context=context, provider=provider)
@@ -236,8 +239,14 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     return opened
 
 
-def _open_regenerate(*, user, conversation_id, model: str):
-    answer = services.answer_regenerate(user=user, conversation_id=conversation_id, model=model)
+def no_such_parent(client_id: str | None = None) -> ProtocolError:
+    return ProtocolError(protocol.BAD_REQUEST, "\"parent_id\" is not an answer in this conversation.",
+                         client_id=client_id)
+
+
+def _open_regenerate(*, user, conversation_id, model: str, message_id=None):
+    answer = services.answer_regenerate(user=user, conversation_id=conversation_id, model=model,
+                                        message_id=message_id)
     context = selectors.answer_context(
         conversation_id=conversation_id, question=answer.parent,
         system_prompt=settings.CHAT_SYSTEM_PROMPT,
@@ -246,8 +255,9 @@ def _open_regenerate(*, user, conversation_id, model: str):
     return answer, context.messages
 
 
-async def regenerate(*, user, conversation_id) -> Message:
-    """Answer the last user message again; the earlier answer is kept."""
+async def regenerate(*, user, conversation_id, message_id=None) -> Message:
+    """Answer a question again (by default the shown branch's last); earlier answers stay,
+    the new one is shown."""
     if not accepting():
         raise shutting_down()
     if await repair_orphans(user.pk, conversation_id):
@@ -256,7 +266,7 @@ async def regenerate(*, user, conversation_id) -> Message:
     provider = provider_from_settings()
     try:
         answer_row, context = await database_sync_to_async(_open_regenerate)(
-            user=user, conversation_id=conversation_id, model=provider.model
+            user=user, conversation_id=conversation_id, model=provider.model, message_id=message_id
         )
     except services.Busy:
         raise busy() from None
@@ -264,11 +274,26 @@ async def regenerate(*, user, conversation_id) -> Message:
         raise too_many_answers() from None
     except services.NothingToAnswer:
         raise ProtocolError(protocol.BAD_REQUEST, "There is no message to answer again yet.") from None
+    except services.NoSuchMessage:
+        raise ProtocolError(protocol.BAD_REQUEST, "\"message_id\" is no message of this conversation.") from None
     answer = Answer(answer=answer_row, owner_id=user.pk, context=context, provider=provider)
     await _prepare(answer)
     await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
     await launch(answer)
     return answer_row
+
+
+async def switch_branch(*, user, conversation_id, message_id):
+    """Show the branch through `message_id` in every tab: conversation.updated carries
+    the branch's new end. Raises ProtocolError or services.NotOwner."""
+    try:
+        conversation = await database_sync_to_async(services.branch_show)(
+            user=user, conversation_id=conversation_id, message_id=message_id
+        )
+    except services.NoSuchMessage:
+        raise ProtocolError(protocol.BAD_REQUEST, "\"message_id\" is no message of this conversation.") from None
+    await fanout.publish(user.pk, conversation_id, protocol.conversation_updated_frame(conversation))
+    return conversation
 
 
 async def _prepare(answer: Answer) -> None:

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.functional import cached_property
 
+from . import tree
 from .models import Conversation, Message
 
 PREVIEW_CHARS = 120
@@ -51,14 +52,39 @@ def preview(text: str) -> str:
 
 
 class MessageInline(admin.TabularInline):
+    """Every message of every branch, oldest first; the `branch` column places each one in
+    the tree (depth, which sibling) and marks the branch the user is shown."""
+
     model = Message
     fk_name = "conversation"
-    fields = ("created_at", "role", "status", "text", "reasoning_preview", "model", "tokens", "error")
+    fields = ("created_at", "branch", "role", "status", "text", "reasoning_preview", "model", "tokens", "error")
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
     ordering = ("created_at",)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are made per request (get_inline_instances), so this is the
+        # request's tree: one extra query of (id, parent id) pairs.
+        self.places, self.shown = {}, set()
+        if obj is not None:
+            pairs = list(obj.messages.order_by("created_at", "id").values_list("id", "parent_id"))
+            self.places = tree.places(pairs)
+            self.shown = set(tree.path_up(dict(pairs), tree.shown_tip(pairs, obj.active_leaf_id)))
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="branch")
+    def branch(self, message):
+        place = getattr(self, "places", {}).get(message.id)
+        if place is None:
+            return "–"
+        parts = [f"depth {place.depth + 1}"]
+        if place.siblings > 1:
+            parts.append(f"version {place.number} of {place.siblings}")
+        if message.id in self.shown:
+            parts.append("shown")
+        return " · ".join(parts)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -8,6 +8,7 @@ from ninja import Query, Router, Status
 from . import actions, history, protocol
 from .api_errors import ApiError, not_found
 from .api_schemas import (
+    BranchSwitchIn,
     ConversationDetailOut,
     ConversationOut,
     ConversationPageOut,
@@ -71,6 +72,16 @@ async def conversation_rename(request, conversation_id: UUID, body: RenameIn):
     if conversation is None:
         raise not_found()
     await history.publish_renamed(conversation)
+    return protocol.conversation_json(conversation)
+
+
+@router.post("{conversation_id}/branch/", response={200: ConversationOut, 400: ErrorOut, **ERRORS},
+             summary="Show another branch (the socket's branch.switch); open sockets get conversation.updated")
+async def conversation_switch_branch(request, conversation_id: UUID, body: BranchSwitchIn):
+    if await database_sync_to_async(history.owned)(user=request.auth, conversation_id=conversation_id) is None:
+        raise not_found()
+    conversation = await actions.switch_branch(user=request.auth, conversation_id=conversation_id,
+                                               message_id=body.message_id)
     return protocol.conversation_json(conversation)
 
 

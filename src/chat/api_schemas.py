@@ -5,6 +5,7 @@ source of truth for the contract's JSON shapes; these classes only describe them
 Timestamps stay strings so they go out exactly as protocol formats them.
 """
 from typing import Literal
+from uuid import UUID
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
@@ -35,6 +36,7 @@ class ConversationOut(Schema):
     title: str
     created_at: str = Field(..., description="ISO 8601, UTC")
     updated_at: str = Field(..., description="ISO 8601, UTC; last activity")
+    active_leaf_id: str | None = Field(..., description="Where the shown branch ends (null before the first message).")
 
 
 class ConversationSummaryOut(ConversationOut):
@@ -103,3 +105,11 @@ class MessageSendIn(Schema):
     # the same input with the same code.
     content: str = Field(..., description="The user's message; not blank, at most CHAT_MAX_MESSAGE_CHARS.")
     client_id: str | None = Field(None, description="Makes the send idempotent per conversation (at most 100 characters).")
+    parent_id: str | None = Field(None, description="The answer the question follows (null: a new first message, "
+                                  "as an edit of the first one); not given: the shown branch goes on.")
+
+
+class BranchSwitchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: UUID = Field(..., description="Show the branch through this message, down to its newest descendant.")

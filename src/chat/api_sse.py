@@ -138,7 +138,7 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
 def _earlier_frames(question: Message) -> list[dict]:
     """A repeated client_id: the earlier message and, if it has ended, its answer's end."""
     frames = [protocol.message_created_frame(question)]
-    answer = question.answers.order_by("created_at", "id").first()
+    answer = question.children.order_by("created_at", "id").first()
     if answer is not None and answer.status != Message.Status.STREAMING:
         frames.append(protocol.message_done_frame(answer))
     return frames

@@ -116,7 +116,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if isinstance(frame, protocol.GenerationStop):
             await actions.stop(user=user, conversation_id=self.conversation_id)
         elif isinstance(frame, protocol.MessageRegenerate):
-            await actions.regenerate(user=user, conversation_id=self.conversation_id)
+            await actions.regenerate(user=user, conversation_id=self.conversation_id, message_id=frame.message_id)
+        elif isinstance(frame, protocol.BranchSwitch):
+            await actions.switch_branch(user=user, conversation_id=self.conversation_id, message_id=frame.message_id)
         elif isinstance(frame, protocol.ConversationSync):
             self.held = []
             await self.send_snapshot(user)

@@ -11,6 +11,8 @@ from datetime import datetime
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
+from . import tree
+
 ROLE_NAMES = {"user": "You", "assistant": "Assistant"}
 
 
@@ -22,7 +24,8 @@ def export_response(snapshot: dict, fmt: str) -> HttpResponse:
                           ensure_ascii=False, indent=2)
         content_type, ext = "application/json; charset=utf-8", "json"
     else:
-        body = to_markdown(conversation, snapshot["messages"])
+        branch = shown_branch(conversation, snapshot["messages"])
+        body = to_markdown(conversation, branch, elsewhere=len(snapshot["messages"]) - len(branch))
         content_type, ext = "text/markdown; charset=utf-8", "md"
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(
@@ -42,8 +45,18 @@ def _when(stamp: str) -> str:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def to_markdown(conversation: dict, messages: list[dict]) -> str:
-    """The conversation as Markdown whose only headings are the title and the role headings.
+def shown_branch(conversation: dict, messages: list[dict]) -> list[dict]:
+    """The messages of the shown branch, first to last (contract shapes)."""
+    pairs = [(m["id"], m["parent_id"]) for m in messages]
+    tip = tree.shown_tip(pairs, conversation.get("active_leaf_id"))
+    by_id = {m["id"]: m for m in messages}
+    return [by_id[i] for i in reversed(tree.path_up(dict(pairs), tip))]
+
+
+def to_markdown(conversation: dict, messages: list[dict], elsewhere: int = 0) -> str:
+    """Messages (the shown branch) as Markdown whose only headings are the title and the
+    role headings; `elsewhere` messages on other branches are only counted (the JSON
+    export holds every branch).
 
     Every message's text (and reasoning) is a fenced block longer than any backtick run in
     it, so nothing a user or a model wrote can open a heading, a thematic break or raw HTML
@@ -54,7 +67,9 @@ def to_markdown(conversation: dict, messages: list[dict]) -> str:
         f"# {title}",
         "",
         f"*Started {_when(conversation['created_at'])} · last activity {_when(conversation['updated_at'])}"
-        f" · {len(messages)} message{'' if len(messages) == 1 else 's'}*",
+        f" · {len(messages)} message{'' if len(messages) == 1 else 's'}"
+        + (f" (the shown branch; {elsewhere} more on other branches are in the JSON export)" if elsewhere else "")
+        + "*",
         "",
     ]
     for message in messages:

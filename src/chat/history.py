@@ -68,7 +68,7 @@ def conversation_page(*, user, q: str = "", limit: int = PAGE_DEFAULT, cursor: s
         # The redundant `<=` gives the index a range to start from; the OR alone is a filter.
         rows = rows.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=ident),
                            updated_at__lte=updated_at)
-    page = list(rows.order_by("-updated_at", "-id").only("id", "title", "created_at", "updated_at")[:limit + 1])
+    page = list(rows.order_by("-updated_at", "-id").only("id", "title", "created_at", "updated_at", "active_leaf")[:limit + 1])
     more = len(page) > limit
     page = page[:limit]
     details = _page_details([c.id for c in page], q)

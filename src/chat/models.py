@@ -16,6 +16,11 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Last activity: bumped when a message is stored or an answer ends.
     updated_at = models.DateTimeField(default=timezone.now)
+    # The shown branch: the message it ends at (a tree's leaf, or any message whose newest
+    # descendants are then shown). Stored so a reload, another tab or device shows the same.
+    active_leaf = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         # "My conversations, newest activity first", keyset-paginated on (updated_at, id).
@@ -54,8 +59,10 @@ class Message(models.Model):
     # On an answer: earlier messages dropped to fit the model's window (selectors.answer_context).
     # db_default: rows inserted by raw SQL (bench loaders, imports) need no value either.
     context_omitted = models.PositiveIntegerField(default=0, db_default=0)
+    # The tree: an answer's parent is its question; a question's parent is the answer it
+    # follows (None for a first message). Siblings (one parent) are edits or regenerations.
     parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="answers"
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -6,6 +6,7 @@ below, so their shapes cannot drift apart between the socket and SSE transports.
 """
 import json
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,10 @@ class ProtocolError(Exception):
 class MessageSend:
     content: str
     client_id: str | None = None
+    # Addition: the answer the question follows (None: a new first message). Not given
+    # (parent_given False): it continues the conversation's shown branch.
+    parent_id: uuid.UUID | None = None
+    parent_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,9 @@ class GenerationStop:
 
 @dataclass(frozen=True)
 class MessageRegenerate:
-    pass
+    # Addition: the answer to write again (or the question to answer again); by default
+    # the shown branch's last question.
+    message_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,17 @@ class ConversationSync:
     pass
 
 
-ClientFrame = MessageSend | GenerationStop | MessageRegenerate | ConversationSync
+@dataclass(frozen=True)
+class BranchSwitch:
+    """Addition: show the branch through `message_id` (to its newest descendant)."""
+
+    message_id: uuid.UUID
+
+
+ClientFrame = MessageSend | GenerationStop | MessageRegenerate | ConversationSync | BranchSwitch
 
 _NO_FIELD_FRAMES = {
     "generation.stop": GenerationStop,
-    "message.regenerate": MessageRegenerate,
     "conversation.sync": ConversationSync,
 }
 
@@ -112,7 +125,27 @@ def parse_client_frame(text: str | None) -> ClientFrame:
     if kind in _NO_FIELD_FRAMES:
         _reject_unknown(frame, {"type"})
         return _NO_FIELD_FRAMES[kind]()
+    if kind == "message.regenerate":
+        _reject_unknown(frame, {"type", "message_id"})
+        return MessageRegenerate(message_id=_message_id(frame, "message_id", required=False))
+    if kind == "branch.switch":
+        _reject_unknown(frame, {"type", "message_id"})
+        return BranchSwitch(message_id=_message_id(frame, "message_id", required=True))
     raise ProtocolError(BAD_REQUEST, f"Unknown frame type {kind[:50]!r}.")
+
+
+def _message_id(body: dict, name: str, *, required: bool, client_id: str | None = None) -> uuid.UUID | None:
+    """A message id field: a UUID string, or null/absent where not required."""
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    try:
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValueError
+        return uuid.UUID(value)
+    except ValueError:
+        raise ProtocolError(BAD_REQUEST, f"\"{name}\" must be a message id (a UUID string).",
+                            client_id=client_id) from None
 
 
 def parse_message_send(body: dict[str, Any]) -> MessageSend:
@@ -123,7 +156,8 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
         raise ProtocolError(
             BAD_REQUEST, f"\"client_id\" must be a non-empty string of at most {CLIENT_ID_MAX} characters."
         )
-    _reject_unknown(body, {"type", "content", "client_id"}, client_id=client_id)
+    _reject_unknown(body, {"type", "content", "client_id", "parent_id"}, client_id=client_id)
+    parent_id = _message_id(body, "parent_id", required=False, client_id=client_id)
     content = body.get("content")
     if not isinstance(content, str):
         raise ProtocolError(BAD_REQUEST, "\"content\" must be a string.", client_id=client_id)
@@ -140,7 +174,8 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
             TOO_LONG, f"The message has {len(content)} characters; the limit is {limit}.",
             client_id=client_id,
         )
-    return MessageSend(content=content, client_id=client_id)
+    return MessageSend(content=content, client_id=client_id, parent_id=parent_id,
+                       parent_given="parent_id" in body)
 
 
 # Characters that show nothing but are not whitespace to str.strip(): fillers of the
@@ -178,6 +213,8 @@ def conversation_json(conversation) -> dict:
         "title": conversation.title,
         "created_at": _iso(conversation.created_at),
         "updated_at": _iso(conversation.updated_at),
+        # Addition: where the shown branch ends (docs/protocol.md, "Branches").
+        "active_leaf_id": str(conversation.active_leaf_id) if conversation.active_leaf_id else None,
     }
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from llm import tokens
 
+from . import tree
 from .models import Conversation, Message
 from .services import NotOwner
 
@@ -67,32 +68,25 @@ def answer_context(*, conversation_id, question: Message, system_prompt: str = "
                    budget: int | None = None, earlier: list[Message] | None = None) -> Context:
     """The messages sent upstream: built from the database, never from the client.
 
-    User messages in order, each followed by its current (latest) answer, ending with
-    `question`; answers that produced no text are left out. The oldest turns are dropped
-    to fit `budget` tokens (default: context_budget()); the system prompt and `question`
-    are always kept (send_message refuses a question too long to fit). `earlier=[]` says
-    the conversation holds nothing before `question` (it was just created), saving a read.
+    The branch of `question`: its path from the first message down to it, through the
+    answers it follows; no message of another branch. Answers that produced no text are
+    left out. The oldest turns are dropped to fit `budget` tokens (default:
+    context_budget()); the system prompt and `question` are always kept (send_message
+    refuses a question too long to fit). `earlier=[]` says the conversation holds nothing
+    before `question` (it was just created), saving a read.
     """
-    if earlier is not None:
-        messages = [*earlier, question]
-    else:
-        messages = list(
-            Message.objects.filter(conversation_id=conversation_id, created_at__lte=question.created_at)
-            .only("id", "role", "content", "parent_id", "created_at")
+    if earlier is None:
+        # The whole tree, not only older rows: another process's clock may be behind.
+        earlier = list(
+            Message.objects.filter(conversation_id=conversation_id).only("id", "role", "content", "parent_id")
         )
-    latest_answer: dict = {}
-    for message in messages:
-        if message.role == Message.Role.ASSISTANT and message.content:
-            latest_answer[message.parent_id] = message  # ordered by created_at: last wins
+    by_id = {m.id: m for m in earlier}
+    path = [by_id[i] for i in tree.path_up({m.id: m.parent_id for m in earlier}, question.parent_id)]
     context = [("system", system_prompt)] if system_prompt else []
-    for message in messages:
-        if message.role != Message.Role.USER:
-            continue
-        context.append(("user", message.content))
-        if message.id == question.id:
-            break
-        answer = latest_answer.get(message.id)
-        if answer is not None:
-            context.append(("assistant", answer.content))
+    for message in reversed(path):
+        if message.role == Message.Role.USER or message.content:
+            context.append((message.role, message.content))
+    context.append(("user", question.content))
     kept, omitted = tokens.fit(context, context_budget() if budget is None else budget)
     return Context(kept, omitted)
+

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from llm import Usage
 
+from . import tree
 from .models import Conversation, Message
 
 TITLE_MAX = 60
@@ -36,6 +37,15 @@ class TooManyAnswers(Exception):
 
 class NothingToAnswer(Exception):
     """Regenerate in a conversation with no user message."""
+
+
+class NoSuchMessage(Exception):
+    """A message id that names no fitting message of this conversation (a new question's
+    parent must be an answer; a branch to show must be a message of the conversation)."""
+
+
+# `parent_id` not given: the new question continues the conversation's shown branch.
+SHOWN_BRANCH = object()
 
 
 @dataclass
@@ -94,21 +104,47 @@ def _open_answer(conversation: Conversation, parent: Message, model: str, now) -
     )
 
 
-def message_send(*, user, conversation_id, content: str, client_id: str | None, model: str) -> Opened:
-    """Store a user message (creating the conversation on first send) and open its answer."""
+def message_send(*, user, conversation_id, content: str, client_id: str | None, model: str,
+                 parent_id=SHOWN_BRANCH) -> Opened:
+    """Store a user message (creating the conversation on first send) and open its answer.
+
+    The question follows `parent_id`, an answer of this conversation (None: a new first
+    message, i.e. an edit of the first one); by default it continues the shown branch. The
+    new answer becomes the shown branch's end. Raises NoSuchMessage for a parent that is not
+    an answer of this conversation.
+    """
+    kwargs = dict(user=user, conversation_id=conversation_id, content=content, client_id=client_id,
+                  model=model, parent_id=parent_id)
     try:
         with transaction.atomic():
-            return _message_send(user=user, conversation_id=conversation_id, content=content,
-                                 client_id=client_id, model=model)
+            return _message_send(**kwargs)
     except IntegrityError:
         # Two sends with one client_id raced (or two first sends created the conversation):
         # the loser finds what the winner stored.
         with transaction.atomic():
-            return _message_send(user=user, conversation_id=conversation_id, content=content,
-                                 client_id=client_id, model=model)
+            return _message_send(**kwargs)
 
 
-def _message_send(*, user, conversation_id, content, client_id, model) -> Opened:
+def _shown_tip(conversation: Conversation) -> Message | None:
+    """The end of the shown branch: the stored one, else (rows from before the tree, or
+    inserted by raw SQL) the newest message."""
+    if conversation.active_leaf_id is not None:
+        return Message.objects.filter(id=conversation.active_leaf_id).first()
+    return conversation.messages.order_by("-created_at", "-id").first()
+
+
+def _question_parent(conversation: Conversation, parent_id) -> Message | None:
+    if parent_id is SHOWN_BRANCH:
+        return _shown_tip(conversation)
+    if parent_id is None:
+        return None
+    parent = conversation.messages.filter(id=parent_id, role=Message.Role.ASSISTANT).first()
+    if parent is None:
+        raise NoSuchMessage
+    return parent
+
+
+def _message_send(*, user, conversation_id, content, client_id, model, parent_id) -> Opened:
     now = timezone.now()
     _lock_user(user)
     conversation = _lock_conversation(conversation_id)
@@ -124,26 +160,32 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
         earlier = conversation.messages.filter(client_id=client_id).first()
         if earlier is not None:
             return Opened(conversation, earlier, None)
+    parent = None if created else _question_parent(conversation, parent_id)
+    if created and parent_id not in (SHOWN_BRANCH, None):
+        raise NoSuchMessage  # a new conversation holds no answer to follow
     question = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content=content,
+        conversation=conversation, role=Message.Role.USER, content=content, parent=parent,
         client_id=client_id, created_at=now, updated_at=now,
     )
     # Busy and the answer cap are checked here; a refusal rolls the question back with the
     # transaction, so nothing is stored.
     answer = _open_answer(conversation, question, model, now)
-    if not created:  # a new conversation was created with its title and activity
-        fields = ["updated_at"]
-        if not conversation.title:
-            conversation.title = make_title(content)
-            fields.append("title")
-            titled = True
-        conversation.updated_at = now
-        conversation.save(update_fields=fields)
+    fields = ["updated_at", "active_leaf"]
+    if not conversation.title:
+        conversation.title = make_title(content)
+        fields.append("title")
+        titled = True
+    conversation.updated_at, conversation.active_leaf = now, answer
+    conversation.save(update_fields=fields)
     return Opened(conversation, question, answer, conversation_created=created, titled=titled)
 
 
-def answer_regenerate(*, user, conversation_id, model: str) -> Message:
-    """Open a new answer to the last user message; earlier answers stay."""
+def answer_regenerate(*, user, conversation_id, model: str, message_id=None) -> Message:
+    """Open a new answer beside the earlier ones (which stay) and show it.
+
+    It answers `message_id`'s question (a question, or an answer whose question is meant);
+    by default the last question of the shown branch.
+    """
     with transaction.atomic():
         _lock_user(user)
         conversation = _lock_conversation(conversation_id)
@@ -151,14 +193,39 @@ def answer_regenerate(*, user, conversation_id, model: str) -> Message:
             raise NothingToAnswer
         if conversation.owner_id != user.pk:
             raise NotOwner
-        question = conversation.messages.filter(role=Message.Role.USER).order_by("-created_at").first()
+        if message_id is None:
+            question = _shown_tip(conversation)
+        else:
+            question = conversation.messages.filter(id=message_id).first()
+            if question is None:
+                raise NoSuchMessage
+        if question is not None and question.role == Message.Role.ASSISTANT:
+            question = question.parent
         if question is None:
             raise NothingToAnswer
         now = timezone.now()
         answer = _open_answer(conversation, question, model, now)
-        conversation.updated_at = now
-        conversation.save(update_fields=["updated_at"])
+        conversation.updated_at, conversation.active_leaf = now, answer
+        conversation.save(update_fields=["updated_at", "active_leaf"])
         return answer
+
+
+def branch_show(*, user, conversation_id, message_id) -> Conversation:
+    """Show the branch through `message_id`: it ends at the message's newest descendant
+    (the newest child at each step). Raises NotOwner or NoSuchMessage."""
+    with transaction.atomic():
+        conversation = _lock_conversation(conversation_id)
+        if conversation is None:
+            raise NoSuchMessage
+        if conversation.owner_id != user.pk:
+            raise NotOwner
+        leaf = tree.newest_leaf(conversation.messages.order_by("created_at", "id").values_list("id", "parent_id"),
+                                message_id)
+        if leaf is None:
+            raise NoSuchMessage
+        conversation.active_leaf_id = leaf
+        conversation.save(update_fields=["active_leaf"])
+        return conversation
 
 
 def answer_note_context(*, answer: Message, omitted: int) -> None:

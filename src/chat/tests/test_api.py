@@ -33,16 +33,20 @@ def bob(other_user):
 def make_conversation(owner, title="Trip to Lisbon", messages=(), when=None):
     when = when or timezone.now()
     conversation = Conversation.objects.create(owner=owner, title=title, created_at=when, updated_at=when)
-    parent = None
+    question = tip = None  # one branch: each question follows the message before it
     for offset, (role, content, *rest) in enumerate(messages):
         extra = rest[0] if rest else {}
         message = Message.objects.create(
             conversation=conversation, role=role, content=content,
-            parent=parent if role == "assistant" else None,
+            parent=question if role == "assistant" else tip,
             created_at=when + timedelta(seconds=offset), **extra,
         )
+        tip = message
         if role == "user":
-            parent = message
+            question = message
+    if tip is not None:
+        Conversation.objects.filter(id=conversation.id).update(active_leaf=tip)
+        conversation.active_leaf = tip
     return conversation
 
 
@@ -155,7 +159,8 @@ def test_detail_has_the_contract_shapes(user, alice):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"conversation", "messages"}
-    assert set(body["conversation"]) == {"id", "title", "created_at", "updated_at"}
+    # The contract's fields and the tree's addition.
+    assert set(body["conversation"]) == {"id", "title", "created_at", "updated_at", "active_leaf_id"}
     assert body["conversation"]["id"] == str(conversation.id)
     question, answer = body["messages"]
     assert set(question) == {"id", "conversation_id", "role", "content", "reasoning", "status", "seq", "error",
@@ -179,7 +184,7 @@ def test_rename_trims_and_returns_the_conversation(user, alice):
     response = patch(alice, f"/api/conversations/{conversation.id}/", {"title": "  Lisbon, day two  "})
     assert response.status_code == 200
     assert response.json()["title"] == "Lisbon, day two"
-    assert set(response.json()) == {"id", "title", "created_at", "updated_at"}
+    assert set(response.json()) == {"id", "title", "created_at", "updated_at", "active_leaf_id"}
     conversation.refresh_from_db()
     assert conversation.title == "Lisbon, day two"
 

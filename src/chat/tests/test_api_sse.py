@@ -95,9 +95,10 @@ async def request(method, path, cookie=None, body=None, csrf=True) -> Response:
     if body is not None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers.append((b"content-type", b"application/json"))
+    path, _, query = path.partition("?")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
         "headers": headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
     }
     communicator = ApplicationCommunicator(application, scope)
