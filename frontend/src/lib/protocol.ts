@@ -36,6 +36,8 @@ export interface Conversation {
   title: string;
   created_at: string;
   updated_at: string;
+  /** Where the shown branch ends (an addition; absent from older servers). */
+  active_leaf_id?: string | null;
 }
 
 export interface ConversationSummary extends Conversation {
@@ -49,12 +51,21 @@ export interface MessageSendFrame {
   type: 'message.send';
   content: string;
   client_id?: string;
+  /** The answer the question follows; null: a new first message (an edit of it). Absent: the shown branch goes on. */
+  parent_id?: string | null;
 }
 export interface GenerationStopFrame {
   type: 'generation.stop';
 }
 export interface MessageRegenerateFrame {
   type: 'message.regenerate';
+  /** The answer to write again (or the question to answer again); absent: the shown branch's last. */
+  message_id?: string;
+}
+/** Show the branch through a message, down to its newest descendant (an addition). */
+export interface BranchSwitchFrame {
+  type: 'branch.switch';
+  message_id: string;
 }
 export interface ConversationSyncFrame {
   type: 'conversation.sync';
@@ -63,7 +74,8 @@ export type ClientFrame =
   | MessageSendFrame
   | GenerationStopFrame
   | MessageRegenerateFrame
-  | ConversationSyncFrame;
+  | ConversationSyncFrame
+  | BranchSwitchFrame;
 
 // ---- server -> client ----
 

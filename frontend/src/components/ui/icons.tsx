@@ -69,3 +69,9 @@ export const ArrowDownIcon = () => (
     <path d="M12 5v14M19 12l-7 7-7-7" />
   </svg>
 );
+export const PencilIcon = () => (
+  <svg {...base}>
+    <path d="M12 20h9" />
+    <path d="M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4Z" />
+  </svg>
+);

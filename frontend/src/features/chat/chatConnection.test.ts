@@ -157,4 +157,31 @@ describe('ChatConnection', () => {
     expect(connection.regenerate()).toBe(true);
     expect(FakeWebSocket.last.sentFrames()).toEqual([{ type: 'generation.stop' }, { type: 'message.regenerate' }]);
   });
+
+  it('sends edits with their parent, resends them so after a reconnect, and switches branches', () => {
+    const connection = connect();
+    const ws = FakeWebSocket.last;
+    online(ws);
+    connection.sendMessage('edited first', 'e1', null);
+    connection.sendMessage('edited later', 'e2', 'a7');
+    connection.sendMessage('plain', 'e3');
+    expect(ws.sentFrames()).toEqual([
+      { type: 'message.send', content: 'edited first', client_id: 'e1', parent_id: null },
+      { type: 'message.send', content: 'edited later', client_id: 'e2', parent_id: 'a7' },
+      { type: 'message.send', content: 'plain', client_id: 'e3' },
+    ]);
+    ws.close(1006);
+    vi.advanceTimersByTime(60_000);
+    const again = FakeWebSocket.last;
+    expect(again).not.toBe(ws);
+    online(again);
+    expect(again.sentFrames().map((f) => (f as { parent_id?: unknown }).parent_id)).toEqual([null, 'a7', undefined]);
+
+    connection.regenerate('a7');
+    connection.switchBranch('q2');
+    expect(again.sentFrames().slice(-2)).toEqual([
+      { type: 'message.regenerate', message_id: 'a7' },
+      { type: 'branch.switch', message_id: 'q2' },
+    ]);
+  });
 });

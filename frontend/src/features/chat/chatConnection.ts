@@ -4,10 +4,10 @@
  * survives reconnects (each written at most once per connection, and only while the
  * server has not confirmed it; client_id makes a resend idempotent anyway).
  */
-import { parseServerFrame, type ClientFrame } from '../../lib/protocol';
+import { parseServerFrame, type ClientFrame, type MessageSendFrame } from '../../lib/protocol';
 import { ReconnectingSocket, type ConnectionState } from '../../lib/reconnectingSocket';
 import { newUuid } from '../../lib/uuid';
-import { applyFrame, initialChatState, type ChatAction, type ChatState } from './reducer';
+import { applyFrame, initialChatState, type ChatAction, type ChatState, type PendingSend } from './reducer';
 
 export interface ChatView {
   chat: ChatState;
@@ -74,9 +74,14 @@ export class ChatConnection {
     this.frameRequest = null;
   }
 
-  /** Queue a user message; it is written now if connected, else after the next snapshot. */
-  sendMessage(content: string, clientId: string = newUuid()): string {
-    this.dispatch({ type: 'local.pending', send: { client_id: clientId, content } });
+  /**
+   * Queue a user message; it is written now if connected, else after the next snapshot.
+   * `parentId`: the answer it follows (null: a new first message); omitted: the shown branch.
+   */
+  sendMessage(content: string, clientId: string = newUuid(), parentId?: string | null): string {
+    const send: PendingSend = { client_id: clientId, content };
+    if (parentId !== undefined) send.parent_id = parentId;
+    this.dispatch({ type: 'local.pending', send });
     this.flushOutbox();
     return clientId;
   }
@@ -85,8 +90,15 @@ export class ChatConnection {
     return this.write({ type: 'generation.stop' });
   }
 
-  regenerate(): boolean {
-    return this.write({ type: 'message.regenerate' });
+  /** Answer again: `messageId`'s question (an answer or a question), else the shown branch's last. */
+  regenerate(messageId?: string): boolean {
+    return this.write(messageId ? { type: 'message.regenerate', message_id: messageId } : { type: 'message.regenerate' });
+  }
+
+  /** Show the branch through `messageId` here at once, and in every tab once stored. */
+  switchBranch(messageId: string): boolean {
+    this.dispatch({ type: 'local.switch', messageId });
+    return this.write({ type: 'branch.switch', message_id: messageId });
   }
 
   /**
@@ -131,7 +143,8 @@ export class ChatConnection {
     if (this.awaitingSnapshot || this.view.connection !== 'online') return;
     for (const send of this.view.chat.pending) {
       if (this.writtenOnThisConnection.has(send.client_id)) continue;
-      const frame: ClientFrame = { type: 'message.send', content: send.content, client_id: send.client_id };
+      const frame: MessageSendFrame = { type: 'message.send', content: send.content, client_id: send.client_id };
+      if (send.parent_id !== undefined) frame.parent_id = send.parent_id;
       if (!this.write(frame)) return;
       this.writtenOnThisConnection.add(send.client_id);
     }

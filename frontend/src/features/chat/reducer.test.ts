@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeMessage } from '../../test/factories';
-import { applyFrame, groupTurns, initialChatState, type ChatAction, type ChatState } from './reducer';
+import { newestLeaf, shownPath, shownTurns } from './branch';
+import { applyFrame, initialChatState, type ChatAction, type ChatState } from './reducer';
 
 function run(actions: ChatAction[], state: ChatState = initialChatState) {
   let gap = false;
@@ -107,8 +108,56 @@ describe('chat reducer', () => {
 
   it('groups answers sharing a parent_id as versions of one turn', () => {
     const v2 = makeMessage({ id: 'a2', parent_id: 'u1', content: 'second' });
-    const turns = groupTurns([user, streaming, v2]);
+    const turns = shownTurns([user, streaming, v2], null);
     expect(turns).toHaveLength(1);
-    expect(turns[0].answers.map((m) => m.id)).toEqual(['a1', 'a2']);
+    expect(turns[0].answer?.id).toBe('a2');
+    expect(turns[0].answerVersions.map((m) => m.id)).toEqual(['a1', 'a2']);
+  });
+});
+
+describe('the shown branch', () => {
+  // q1 -> a1 -> q2 -> a2, and an edit of q2 (q2b -> a2b), and a regeneration of a1 (a1b).
+  const q1 = makeMessage({ id: 'q1', role: 'user', content: 'q1' });
+  const a1 = makeMessage({ id: 'a1', parent_id: 'q1' });
+  const q2 = makeMessage({ id: 'q2', role: 'user', parent_id: 'a1' });
+  const a2 = makeMessage({ id: 'a2', parent_id: 'q2' });
+  const q2b = makeMessage({ id: 'q2b', role: 'user', parent_id: 'a1' });
+  const a2b = makeMessage({ id: 'a2b', parent_id: 'q2b' });
+  const a1b = makeMessage({ id: 'a1b', parent_id: 'q1' });
+  const tree = [q1, a1, q2, a2, q2b, a2b, a1b];
+  const ids = (messages: { id: string }[]) => messages.map((m) => m.id);
+
+  it('follows parent links from the stored leaf, else from the newest message', () => {
+    expect(ids(shownPath(tree, 'a2'))).toEqual(['q1', 'a1', 'q2', 'a2']);
+    expect(ids(shownPath(tree, 'a2b'))).toEqual(['q1', 'a1', 'q2b', 'a2b']);
+    expect(ids(shownPath(tree, null))).toEqual(['q1', 'a1b']);
+    expect(ids(shownPath(tree, 'gone'))).toEqual(['q1', 'a1b']);
+    expect(shownPath([], null)).toEqual([]);
+  });
+
+  it('switches to the newest leaf under a message, with versions per turn', () => {
+    expect(newestLeaf(tree, 'a1')).toBe('a2b');
+    expect(newestLeaf(tree, 'q2')).toBe('a2');
+    expect(newestLeaf(tree, 'a2')).toBe('a2');
+    const turns = shownTurns(tree, 'a2');
+    expect(turns.map((t) => [t.user?.id, t.answer?.id])).toEqual([['q1', 'a1'], ['q2', 'a2']]);
+    expect(ids(turns[0].answerVersions)).toEqual(['a1', 'a1b']);
+    expect(ids(turns[1].userVersions)).toEqual(['q2', 'q2b']);
+  });
+
+  it('a snapshot, a new answer, an update and a local switch each set it', () => {
+    const conversation = { id: 'c1', title: 't', created_at: '', updated_at: '', active_leaf_id: 'a2' };
+    let state = applyFrame(initialChatState, { type: 'conversation.snapshot', conversation, messages: tree }).state;
+    expect(state.shownLeaf).toBe('a2');
+    state = applyFrame(state, { type: 'local.switch', messageId: 'q2b' }).state;
+    expect(state.shownLeaf).toBe('a2b');
+    const answer = makeMessage({ id: 'a3', parent_id: 'q2', status: 'streaming' });
+    state = applyFrame(state, { type: 'message.created', message: answer }).state;
+    expect(state.shownLeaf).toBe('a3');
+    state = applyFrame(state, { type: 'conversation.updated', conversation: { ...conversation, active_leaf_id: 'a1b' } }).state;
+    expect(state.shownLeaf).toBe('a1b');
+    // An older server sends no active_leaf_id: the branch stays.
+    state = applyFrame(state, { type: 'conversation.updated', conversation: { id: 'c1', title: 'x', created_at: '', updated_at: '' } }).state;
+    expect(state.shownLeaf).toBe('a1b');
   });
 });

@@ -7,15 +7,20 @@
  * caller asks the server for a fresh snapshot.
  */
 import { ERROR_UNAVAILABLE, type Conversation, type ErrorFrame, type Message, type ServerFrame } from '../../lib/protocol';
+import { newestLeaf } from './branch';
 
 export interface PendingSend {
   client_id: string;
   content: string;
+  /** The answer it follows (null: a new first message); absent: the shown branch goes on. */
+  parent_id?: string | null;
 }
 
 export interface ChatState {
   conversation: Conversation | null;
   messages: Message[];
+  /** Where the shown branch ends (the server's active_leaf_id, or a switch made here). */
+  shownLeaf: string | null;
   /** True once the first snapshot arrived. */
   loaded: boolean;
   /** message.send frames not yet confirmed by the server (shown as "sending"). */
@@ -27,6 +32,8 @@ export interface ChatState {
 export type LocalAction =
   | { type: 'local.pending'; send: PendingSend }
   | { type: 'local.dismissError' }
+  /** Show the branch through a message at once (branch.switch is on its way). */
+  | { type: 'local.switch'; messageId: string }
   /** Drop every unconfirmed send (its text went back to the composer). */
   | { type: 'local.unsend' };
 
@@ -41,6 +48,7 @@ export interface ReduceResult {
 export const initialChatState: ChatState = {
   conversation: null,
   messages: [],
+  shownLeaf: null,
   loaded: false,
   pending: [],
   error: null,
@@ -70,6 +78,7 @@ export function applyFrame(state: ChatState, action: ChatAction): ReduceResult {
           ...state,
           conversation: action.conversation,
           messages: action.messages,
+          shownLeaf: action.conversation?.active_leaf_id ?? null,
           loaded: true,
           pending: withoutPending(
             state.pending,
@@ -89,6 +98,8 @@ export function applyFrame(state: ChatState, action: ChatAction): ReduceResult {
         state: {
           ...state,
           messages: upsert(state.messages, action.message),
+          // A new answer is shown wherever it was asked for (the server stores the same).
+          shownLeaf: action.message.role === 'assistant' && !existing ? action.message.id : state.shownLeaf,
           pending: withoutPending(state.pending, [action.message.client_id]),
         },
       };
@@ -120,7 +131,14 @@ export function applyFrame(state: ChatState, action: ChatAction): ReduceResult {
       };
 
     case 'conversation.updated':
-      return { gap: false, state: { ...state, conversation: action.conversation } };
+      return {
+        gap: false,
+        state: {
+          ...state,
+          conversation: action.conversation,
+          shownLeaf: action.conversation.active_leaf_id ?? state.shownLeaf,
+        },
+      };
 
     case 'error':
       // A restarting server refused a send unread: it stays in the outbox and goes again on
@@ -148,6 +166,9 @@ export function applyFrame(state: ChatState, action: ChatAction): ReduceResult {
         state: { ...state, pending: [...state.pending, action.send], error: null },
       };
 
+    case 'local.switch':
+      return { gap: false, state: { ...state, shownLeaf: newestLeaf(state.messages, action.messageId) } };
+
     case 'local.dismissError':
       return { gap: false, state: { ...state, error: null } };
 
@@ -159,32 +180,4 @@ export function applyFrame(state: ChatState, action: ChatAction): ReduceResult {
 /** The message currently being streamed, if any. */
 export function streamingMessage(state: ChatState): Message | undefined {
   return state.messages.find((m) => m.status === 'streaming');
-}
-
-/** A user message followed by every version of its answer (oldest first). */
-export interface Turn {
-  key: string;
-  user: Message | null;
-  answers: Message[];
-}
-
-/**
- * Group messages into turns: each user message with the assistant messages whose
- * `parent_id` points at it (the answer's versions). Orphan answers get their own turn.
- */
-export function groupTurns(messages: Message[]): Turn[] {
-  const turns: Turn[] = [];
-  const byUserId = new Map<string, Turn>();
-  for (const message of messages) {
-    if (message.role === 'user') {
-      const turn: Turn = { key: message.id, user: message, answers: [] };
-      byUserId.set(message.id, turn);
-      turns.push(turn);
-    } else {
-      const parent = message.parent_id ? byUserId.get(message.parent_id) : undefined;
-      if (parent) parent.answers.push(message);
-      else turns.push({ key: message.id, user: null, answers: [message] });
-    }
-  }
-  return turns;
 }

@@ -53,9 +53,10 @@ export function useConversationSocket(conversationId: string) {
 
   const actions = useMemo(
     () => ({
-      send: (content: string) => connection.sendMessage(content),
+      send: (content: string, parentId?: string | null) => connection.sendMessage(content, undefined, parentId),
       stop: () => connection.stopGeneration(),
-      regenerate: () => connection.regenerate(),
+      regenerate: (messageId?: string) => connection.regenerate(messageId),
+      switchBranch: (messageId: string) => connection.switchBranch(messageId),
       dismissError: () => connection.dismissError(),
       takeUnsent: () => connection.takeUnsent(),
     }),

@@ -1,8 +1,10 @@
-import { fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, within } from '@testing-library/react';
+import { useEffect, useState } from 'react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
+import type { Message } from '../../../lib/protocol';
 import { makeMessage } from '../../../test/factories';
-import { groupTurns } from '../reducer';
+import { newestLeaf, shownTurns } from '../branch';
 import { AnswerView } from './AnswerView';
 import { MessageList } from './MessageList';
 import { ThinkingPanel } from './ThinkingPanel';
@@ -65,8 +67,24 @@ describe('MessageList versions', () => {
   const v2 = makeMessage({ id: 'a2', parent_id: 'u1', content: 'second answer' });
   const v3 = makeMessage({ id: 'a3', parent_id: 'u1', content: 'third answer' });
 
-  it('shows the newest version and switches between versions', async () => {
-    render(<MessageList turns={groupTurns([user, v1, v2])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+  /** The list as ChatPage drives it: the shown branch ends at `leaf`; a switch moves it. */
+  function Branches({ messages, leaf = null, onEdit }: { messages: Message[]; leaf?: string | null; onEdit?: (m: Message, c: string) => void }) {
+    const [shown, setShown] = useState<string | null>(leaf);
+    useEffect(() => setShown(leaf), [leaf]);
+    return (
+      <MessageList
+        turns={shownTurns(messages, shown)}
+        pending={[]}
+        canRegenerate
+        onRegenerate={() => {}}
+        onSwitch={(id) => setShown(newestLeaf(messages, id))}
+        onEdit={onEdit}
+      />
+    );
+  }
+
+  it('shows the shown version and switches between versions', async () => {
+    render(<Branches messages={[user, v1, v2]} />);
     expect(screen.getByText('2 / 2')).toBeInTheDocument();
     expect(screen.getByText('second answer')).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Next version' })).toBeDisabled();
@@ -77,18 +95,50 @@ describe('MessageList versions', () => {
   });
 
   it('jumps to a newly regenerated version', async () => {
-    const { rerender } = render(<MessageList turns={groupTurns([user, v1, v2])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+    const { rerender } = render(<Branches messages={[user, v1, v2]} leaf="a2" />);
     await userEvent.click(screen.getByRole('button', { name: 'Previous version' }));
-    rerender(<MessageList turns={groupTurns([user, v1, v2, v3])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+    rerender(<Branches messages={[user, v1, v2, v3]} leaf="a3" />);
     expect(screen.getByText('3 / 3')).toBeInTheDocument();
     expect(screen.getByText('third answer')).toBeInTheDocument();
   });
 
-  it('offers Regenerate on the last answer only when allowed', () => {
-    const { rerender } = render(<MessageList turns={groupTurns([user, v1])} pending={[]} canRegenerate onRegenerate={() => {}} />);
+  it('switches edits of a question with the branch under each', async () => {
+    const edit = makeMessage({ id: 'u1b', role: 'user', content: 'question, edited' });
+    const editAnswer = makeMessage({ id: 'a1b', parent_id: 'u1b', content: 'answer to the edit' });
+    render(<Branches messages={[user, v1, edit, editAnswer]} />);
+    expect(screen.getByText('question, edited')).toBeInTheDocument();
+    expect(screen.getByText('answer to the edit')).toBeInTheDocument();
+    expect(within(screen.getByRole('group', { name: 'Message versions' })).getByText('2 / 2')).toBeInTheDocument();
+    expect(screen.queryByRole('group', { name: 'Answer versions' })).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Previous edit' }));
+    expect(screen.getByText('question')).toBeInTheDocument();
+    expect(screen.getByText('first answer')).toBeInTheDocument();
+    expect(screen.queryByText('answer to the edit')).toBeNull();
+  });
+
+  it('edits a question in place and sends the edit', async () => {
+    const sent: [string, string][] = [];
+    render(<Branches messages={[user, v1]} onEdit={(m, c) => sent.push([m.id, c])} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Edit message' }));
+    const box = screen.getByRole('textbox', { name: 'Edit message' });
+    expect(box).toHaveValue('question');
+    await userEvent.clear(box);
+    await userEvent.type(box, 'better question{Enter}');
+    expect(sent).toEqual([['u1', 'better question']]);
+    expect(screen.queryByRole('textbox', { name: 'Edit message' })).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Edit message' }));
+    await userEvent.keyboard('{Escape}');
+    expect(screen.queryByRole('textbox', { name: 'Edit message' })).toBeNull();
+    expect(sent).toHaveLength(1);
+  });
+
+  it('offers Regenerate and Edit only when allowed', () => {
+    const { rerender } = render(<MessageList turns={shownTurns([user, v1], null)} pending={[]} canRegenerate onRegenerate={() => {}} onEdit={() => {}} />);
     expect(screen.getByRole('button', { name: 'Regenerate answer' })).toBeInTheDocument();
-    rerender(<MessageList turns={groupTurns([user, v1])} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
+    expect(screen.getByRole('button', { name: 'Edit message' })).toBeInTheDocument();
+    rerender(<MessageList turns={shownTurns([user, v1], null)} pending={[]} canRegenerate={false} onRegenerate={() => {}} onEdit={() => {}} />);
     expect(screen.queryByRole('button', { name: 'Regenerate answer' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Edit message' })).toBeNull();
   });
 });
 
@@ -97,13 +147,13 @@ describe('MessageList auto-scroll', () => {
   const answer = (content: string) => makeMessage({ id: 'a9', parent_id: 'u9', status: 'streaming', content });
 
   function setup() {
-    const view = render(<MessageList turns={groupTurns([user, answer('a')])} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
+    const view = render(<MessageList turns={shownTurns([user, answer('a')], null)} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
     const log = screen.getByRole('log');
     let scrollHeight = 1000;
     Object.defineProperty(log, 'scrollHeight', { configurable: true, get: () => scrollHeight });
     const grow = (text: string) => {
       scrollHeight += 500;
-      view.rerender(<MessageList turns={groupTurns([user, answer(text)])} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
+      view.rerender(<MessageList turns={shownTurns([user, answer(text)], null)} pending={[]} canRegenerate={false} onRegenerate={() => {}} />);
     };
     return { log, grow };
   }

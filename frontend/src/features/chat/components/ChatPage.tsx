@@ -1,7 +1,7 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { Link } from 'react-router';
-import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN } from '../../../lib/protocol';
-import { groupTurns } from '../reducer';
+import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, type Message } from '../../../lib/protocol';
+import { shownTurns } from '../branch';
 import { useConversationSocket } from '../useConversationSocket';
 import { useDraft } from '../useDraft';
 import { Composer } from './Composer';
@@ -32,6 +32,7 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
     composer.current?.focus();
   }, [conversationId]);
 
+  const turns = useMemo(() => shownTurns(chat.messages, chat.shownLeaf), [chat.messages, chat.shownLeaf]);
   const started = chat.messages.length > 0;
   useEffect(() => {
     if (started) onStarted?.();
@@ -77,13 +78,20 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
     );
   }
 
+  // The composer continues the branch shown here (another tab may have switched meanwhile);
+  // queued sends follow each other on the server's shown branch.
+  const lastTurn = turns[turns.length - 1];
   const send = (content: string) => {
-    const clientId = actions.send(content);
+    const tip = lastTurn?.answer ?? undefined;
+    const clientId = actions.send(content, tip && chat.pending.length === 0 ? tip.id : undefined);
     lastSent.current = { clientId, content };
     setDraft('');
   };
+  const edit = (message: Message, content: string) => {
+    const clientId = actions.send(content, message.parent_id);
+    lastSent.current = { clientId, content };
+  };
 
-  const turns = groupTurns(chat.messages);
   const title = chat.conversation?.title || (started ? 'New conversation' : 'New chat');
 
   return (
@@ -105,6 +113,8 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
           pending={chat.pending}
           canRegenerate={!streaming && connection === 'online'}
           onRegenerate={actions.regenerate}
+          onSwitch={actions.switchBranch}
+          onEdit={edit}
         />
       )}
       <div className="mx-auto w-full max-w-3xl space-y-2 px-4 pt-2 pb-4">

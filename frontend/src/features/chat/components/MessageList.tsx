@@ -3,17 +3,25 @@ import { useCallback, useLayoutEffect, useRef, useState } from 'react';
 import { IconButton } from '../../../components/ui/IconButton';
 import { ArrowDownIcon } from '../../../components/ui/icons';
 import type { Message } from '../../../lib/protocol';
-import type { PendingSend, Turn } from '../reducer';
+import type { Turn } from '../branch';
+import type { PendingSend } from '../reducer';
 import { AnswerView } from './AnswerView';
 import { UserMessageView } from './UserMessageView';
 
 type Row = { kind: 'turn'; turn: Turn } | { kind: 'pending'; send: PendingSend };
 
 interface MessageListProps {
+  /** The shown branch (branch.ts). */
   turns: Turn[];
   pending: PendingSend[];
+  /** Nothing is streaming and the socket is up: answers can be regenerated, questions edited. */
   canRegenerate: boolean;
-  onRegenerate: () => void;
+  /** Answer again: an answer's question (its id), or without an id the shown branch's last. */
+  onRegenerate: (messageId?: string) => void;
+  /** Show another version (an edit, a regeneration) and the branch under it. */
+  onSwitch?: (messageId: string) => void;
+  /** Send an edited question: a new version beside `message`. */
+  onEdit?: (message: Message, content: string) => void;
 }
 
 /** How close to the bottom still counts as "reading the latest". */
@@ -23,12 +31,10 @@ const STICK_THRESHOLD_PX = 48;
  * The conversation, virtualized (only rows on screen are in the DOM). It follows a
  * growing answer only while the reader is at the bottom; scrolling up stops that.
  */
-export function MessageList({ turns, pending, canRegenerate, onRegenerate }: MessageListProps) {
+export function MessageList({ turns, pending, canRegenerate, onRegenerate, onSwitch, onEdit }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const [atBottom, setAtBottom] = useState(true);
-  // Chosen version per turn: {index, count}; a new version (count grows) selects the newest.
-  const [chosen, setChosen] = useState<Record<string, { index: number; count: number }>>({});
 
   const rows: Row[] = [
     ...turns.map((turn): Row => ({ kind: 'turn', turn })),
@@ -49,7 +55,7 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate }: Mes
 
   const totalSize = virtualizer.getTotalSize();
   const lastTurn = turns[turns.length - 1];
-  const lastAnswer = lastTurn?.answers[lastTurn.answers.length - 1];
+  const lastAnswer = lastTurn?.answer;
   const growth = `${rows.length}:${lastAnswer?.content.length ?? 0}:${lastAnswer?.reasoning.length ?? 0}:${totalSize}`;
 
   const scrollToBottom = useCallback(() => {
@@ -78,26 +84,35 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate }: Mes
     if (['ArrowUp', 'PageUp', 'Home'].includes(event.key)) release();
   };
 
+  const versions = (list: Message[], current: Message) => ({
+    index: list.findIndex((m) => m.id === current.id),
+    count: list.length,
+    onChange: (next: number) => onSwitch?.(list[next].id),
+  });
+
   const renderTurn = (turn: Turn, isLast: boolean) => {
-    const count = turn.answers.length;
-    const saved = chosen[turn.key];
-    const index = saved && saved.count === count ? saved.index : count - 1;
-    const answer: Message | undefined = turn.answers[index];
+    const { user, answer } = turn;
     return (
       <div className="space-y-3">
-        {turn.user && <UserMessageView content={turn.user.content} />}
+        {user && (
+          <UserMessageView
+            content={user.content}
+            versions={versions(turn.userVersions, user)}
+            onEdit={canRegenerate && onEdit ? (content) => onEdit(user, content) : undefined}
+          />
+        )}
         {answer && (
           <AnswerView
             answer={answer}
-            versionIndex={index}
-            versionCount={count}
-            onVersionChange={(next) => setChosen((all) => ({ ...all, [turn.key]: { index: next, count } }))}
-            onRegenerate={isLast && canRegenerate ? onRegenerate : undefined}
+            versionIndex={versions(turn.answerVersions, answer).index}
+            versionCount={turn.answerVersions.length}
+            onVersionChange={versions(turn.answerVersions, answer).onChange}
+            onRegenerate={canRegenerate ? () => onRegenerate(answer.id) : undefined}
           />
         )}
-        {!answer && turn.user && isLast && canRegenerate && (
+        {!answer && user && isLast && canRegenerate && (
           // The answer was never stored (e.g. the server failed first): ask again.
-          <button type="button" onClick={onRegenerate} className="text-sm text-sky-700 underline dark:text-sky-400">
+          <button type="button" onClick={() => onRegenerate(user.id)} className="text-sm text-sky-700 underline dark:text-sky-400">
             No answer. Answer again
           </button>
         )}
