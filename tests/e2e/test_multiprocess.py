@@ -74,6 +74,32 @@ async def test_second_tab_on_other_process_sees_the_same_stream(pair, session_id
     assert "".join(d["delta"] for d in answer_deltas if d["part"] == "content") == scenario.text
 
 
+async def test_an_edit_and_a_branch_switch_on_one_process_show_on_the_other(pair, session_id, upstream):
+    """Conversation trees across processes: the edit's answer streams to a tab on the other
+    process, and a switch made on one process moves the shown branch of the other's tab."""
+    a, b = pair
+    cid = uuid.uuid4()
+    tab_a, _ = await open_tab(a, cid, session_id)
+    tab_b, _ = await open_tab(b, cid, session_id)
+    upstream.enqueue(Scenario.words("first answer"), Scenario.words("answer to the edit"))
+    await tab_a.send(send("first question"))
+    first = (await tab_a.until_done())[-1]["message"]
+    await tab_b.until_done()
+    question_id = first["parent_id"]
+    await tab_a.send({"type": "message.send", "content": "first question, edited", "parent_id": None})
+    edited = (await tab_b.until_done())[-1]["message"]
+    assert edited["content"] == "answer to the edit" and edited["parent_id"] != question_id
+    await tab_a.until_done()
+
+    await tab_b.send({"type": "branch.switch", "message_id": question_id})
+    seen = await tab_a.until(lambda f: f["type"] == "conversation.updated")
+    assert seen[-1]["conversation"]["active_leaf_id"] == first["id"]
+    await tab_a.close()
+    await tab_b.close()
+    upstream_contexts = [[m["content"] for m in request["messages"]] for request in upstream.requests[-2:]]
+    assert upstream_contexts == [["first question"], ["first question, edited"]]
+
+
 async def test_stop_on_other_process_ends_the_answer_within_a_second(pair, session_id, upstream):
     a, b = pair
     scenario = Scenario.words(LONG_TEXT, delay=0.02)  # 200 tokens, ~4 s

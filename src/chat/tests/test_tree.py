@@ -261,14 +261,14 @@ def build_tree(conversation, *, branches: int, messages: int):
     trunk = []
     parent = None
     for turn in range((messages - (branches - 1) * per_branch * 2) // 2):
-        question = add("user", f"b0 q{turn}", parent)
+        question = add("user", f"Trunk question {turn}?", parent)
         parent = add("assistant", f"b0 a{turn}", question)
         trunk.append(question)
     for branch in range(1, branches):
         fork = trunk[(branch * 3) % len(trunk)]  # edit a trunk question
         parent = fork.parent
         for turn in range(per_branch):
-            question = add("user", f"b{branch} q{turn}", parent)
+            question = add("user", f"Branch {branch} question {turn}?", parent)
             parent = add("assistant", f"b{branch} a{turn}", question)
     Message.objects.bulk_create(rows)
     Conversation.objects.filter(id=conversation.id).update(active_leaf=rows[-1])
@@ -328,3 +328,14 @@ def test_flat_conversations_from_before_the_tree_are_migrated(user):
     context = selectors.answer_context(conversation_id=conversation.id, question=question, budget=10**9)
     assert context.messages == [("user", "q1"), ("assistant", "a1 again"), ("user", "q2"),
                                 ("assistant", "a2"), ("user", "q3")]
+
+
+def test_the_admin_shows_the_whole_tree_readably(admin_client, user):
+    conversation = Conversation.objects.create(owner=user, title="tree")
+    build_tree(conversation, branches=3, messages=12)
+    page = admin_client.get(f"/admin/chat/conversation/{conversation.id}/change/").content.decode()
+    assert "Branch 1 question 0?" in page and "Branch 2 question 0?" in page  # every branch
+    # Branch 2 edits the first question: the second of two first messages.
+    assert page.count("depth 1 · version 2 of 2 · shown") == 1
+    # The shown branch (the last one built: two turns) is marked on each of its messages.
+    assert page.count(" · shown") == 4
