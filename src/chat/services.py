@@ -288,3 +288,59 @@ def answer_interrupt(*, answer_id, content: str | None = None, reasoning: str | 
     if not Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(**fields):
         return None
     return Message.objects.get(id=answer_id)
+
+
+@dataclass
+class NewMessage:
+    """A message brought in from elsewhere (an import): `key` and `parent_key` are the
+    source's ids, linking the tree; the rows get fresh ids."""
+
+    key: str
+    parent_key: str | None
+    role: str  # Message.Role
+    content: str
+    created_at: object  # datetime
+    reasoning: str = ""
+    model: str | None = None
+    status: str = Message.Status.COMPLETE
+    error: str | None = None
+
+
+@dataclass
+class NewConversation:
+    title: str
+    created_at: object
+    updated_at: object
+    messages: list[NewMessage]  # parents before their children
+    leaf_key: str | None = None  # the shown branch's end; default: the newest message
+
+
+def conversations_create(*, owner, conversations: list[NewConversation]) -> list[Conversation]:
+    """Store whole conversations (imports) in a few batched statements; atomic.
+
+    A message whose parent key is unknown becomes a first message. Nothing is live: every
+    message keeps the status it was given, and no answer starts.
+    """
+    with transaction.atomic():
+        rows = [Conversation(owner=owner, title=c.title.strip()[:200] or "Imported chat",
+                             created_at=c.created_at, updated_at=c.updated_at) for c in conversations]
+        Conversation.objects.bulk_create(rows, batch_size=500)
+        messages, leaves = [], []
+        for row, conversation in zip(rows, conversations):
+            made: dict[str, Message] = {}
+            for new in conversation.messages:
+                message = Message(
+                    conversation=row, role=new.role, content=new.content, reasoning=new.reasoning,
+                    model=(new.model or None) and new.model[:200], status=new.status, error=new.error,
+                    parent=made.get(new.parent_key),
+                    created_at=new.created_at, updated_at=new.created_at,
+                )
+                made[new.key] = message
+                messages.append(message)
+            leaf = made.get(conversation.leaf_key) or (messages[-1] if conversation.messages else None)
+            if leaf is not None:
+                row.active_leaf = leaf
+                leaves.append(row)
+        Message.objects.bulk_create(messages, batch_size=1000)
+        Conversation.objects.bulk_update(leaves, ["active_leaf"], batch_size=500)
+    return rows

@@ -5,6 +5,7 @@ with one parent are siblings (edits, regenerations). The shown branch is the pat
 the first message down to the conversation's `active_leaf`. Pure functions: the services,
 selectors, export and admin all walk the tree the same way.
 """
+from collections import deque
 from collections.abc import Hashable, Iterable
 from typing import NamedTuple
 
@@ -65,3 +66,18 @@ def places(pairs: Pairs) -> dict:
         # Parents are older than their children, so their depth is usually known already.
         depth[child] = depth[parent] + 1 if parent in depth else len(path_up(parent_of, parent))
     return {child: Place(depth[child], number[child], count[parent]) for child, parent in pairs}
+
+
+def parents_first(parent_of: dict) -> list | None:
+    """The ids of `parent_of` ({id: parent id or None}), each after its parent (breadth-first
+    from the first messages, siblings in the given order); None when parent links loop or
+    name an id that is not there."""
+    children: dict = {}
+    for key, parent in parent_of.items():
+        children.setdefault(parent, []).append(key)
+    order, queue = [], deque(children.get(None, ()))
+    while queue:
+        key = queue.popleft()
+        order.append(key)
+        queue.extend(children.get(key, ()))
+    return order if len(order) == len(parent_of) else None

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "serving",
+    "sharing",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,9 @@ CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/m")
 if not __import__("re").fullmatch(r"\s*\d+\s*/\s*[smh]\s*", CHAT_RATE_LIMIT):
     raise ImproperlyConfigured(f"CHAT_RATE_LIMIT must look like 20/m (N/s, N/m or N/h), not {CHAT_RATE_LIMIT!r}")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=32000)
+# Imports (sharing): the largest upload, and the most a zip may unpack to (zip bombs).
+CHAT_IMPORT_MAX_BYTES = env.int("CHAT_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+CHAT_IMPORT_MAX_UNPACKED = env.int("CHAT_IMPORT_MAX_UNPACKED", default=200 * 1024 * 1024)
 # What one user can take of the server: answers streaming at once (over every process;
 # more are refused with `too_many_answers`) and sockets open on one process (more are
 # closed with 4029), so one user's fan-out cannot starve everyone else's.

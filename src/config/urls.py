@@ -5,6 +5,10 @@ from django.views.generic import RedirectView
 
 from chat.api import api
 from serving import health
+from sharing.api import router as sharing_api
+
+# Apps beside chat add their routes here: chat does not import them.
+api.add_router("/", sharing_api)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

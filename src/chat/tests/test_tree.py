@@ -286,6 +286,8 @@ def test_places_and_paths_of_a_small_tree():
     assert places["q1"] == (0, 1, 1)
     # A cycle in bad rows cannot hang a walk.
     assert len(tree.path_up({"x": "y", "y": "x"}, "x")) <= 3
+    assert tree.parents_first({"c": "b", "b": "a", "a": None, "d": "a"}) == ["a", "b", "d", "c"]
+    assert tree.parents_first({"x": "y", "y": "x"}) is None and tree.parents_first({"x": "gone"}) is None
     conversation = {"active_leaf_id": "a2"}
     messages = [{"id": i, "parent_id": p} for i, p in pairs]
     assert [m["id"] for m in shown_branch(conversation, messages)] == ["q1", "a1", "q2", "a2"]
