@@ -153,6 +153,29 @@ def test_body_limits_the_apps_answer_then_nginx(cluster):
     assert refused.status_code == 413 and "nginx" in refused.text
 
 
+def test_imports_take_large_uploads_and_the_bulk_export_streams_through_nginx(cluster):
+    headers = api_headers(cluster.nginx, cluster.session)
+    url = f"{cluster.nginx.url}/api/imports/"
+    # Over the general 3 MiB limit, within the import's: the app takes it (and finds it is no
+    # export: the job fails, saying why).
+    big = b"[" + b" " * (6 * 1024 * 1024) + b"]"
+    taken = httpx.post(url, files={"file": ("conversations.json", big)}, headers=headers, timeout=60)
+    assert taken.status_code == 202, taken.text
+    job = taken.json()
+    deadline = time.monotonic() + 20
+    while job["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = httpx.get(f"{url}{job['id']}/", headers=headers, timeout=10).json()
+    assert (job["status"], job["imported"]) == ("done", 0), job  # an empty list: nothing to import
+    refused = httpx.post(url, files={"file": ("c.json", b"x" * (56 * 1024 * 1024))}, headers=headers, timeout=60)
+    assert refused.status_code == 413 and "nginx" in refused.text
+
+    with httpx.stream("GET", f"{cluster.nginx.url}/api/export/", headers=headers, timeout=30) as response:
+        assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+        data = b"".join(response.iter_bytes())
+    assert data.startswith(b"PK") and b"index.md" in data
+
+
 # --- the client's address --------------------------------------------------------------------
 @pytest.fixture
 def echo_behind_nginx(tmp_path):
