@@ -3,6 +3,7 @@
 # alice, bob: the scenario users (bob owns one conversation alice must not open).
 # carol: 5,000 conversations (one user message each) for the history-page timing.
 # dana: a few finished conversations, the subject of the README screenshots.
+# erin: nothing; the import and bulk export test (transfer.e2e.ts) fills her account.
 import json
 import sys
 import uuid
@@ -15,7 +16,7 @@ from chat.models import Conversation, Message
 from tests.fake_upstream import markdown_answer
 
 PASSWORD = "e2e-pass-123"
-users = {name: User.objects.create_user(name, "", PASSWORD) for name in ("alice", "bob", "carol", "dana")}
+users = {name: User.objects.create_user(name, "", PASSWORD) for name in ("alice", "bob", "carol", "dana", "erin")}
 now = timezone.now()
 
 bob_conversation = Conversation.objects.create(owner=users["bob"], title="Bob's private plans")

@@ -2,6 +2,7 @@ import { useCallback, useMemo } from 'react';
 import { useLocation, useNavigate, useParams } from 'react-router';
 import { ChatPage } from '../features/chat';
 import { HistoryPage } from '../features/history';
+import { ImportExport } from '../features/transfer';
 import { newUuid } from '../lib/uuid';
 
 /**
@@ -23,5 +24,5 @@ export function ChatRoute() {
 }
 
 export function HistoryRoute() {
-  return <HistoryPage />;
+  return <HistoryPage tools={<ImportExport />} />;
 }

@@ -8,6 +8,7 @@ import type {
   Conversation,
   ConversationDetail,
   ConversationPage,
+  ImportJob,
   Me,
 } from './protocol';
 
@@ -28,7 +29,8 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   if (UNSAFE.has(method)) headers['X-CSRFToken'] = csrfToken();
   let response: Response;
   try {
@@ -36,7 +38,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network', 'The server cannot be reached.');
@@ -87,6 +89,20 @@ export function deleteConversation(id: string): Promise<void> {
 export function exportUrl(id: string, format: 'markdown' | 'json'): string {
   return `/api/conversations/${id}/export/?format=${format}`;
 }
+
+/** Upload a file to import (ChatGPT's export or this app's); it is read in the background. */
+export function startImport(file: File): Promise<ImportJob> {
+  const body = new FormData();
+  body.append('file', file);
+  return request('POST', '/api/imports/', body);
+}
+
+export function getImport(id: string): Promise<ImportJob> {
+  return request('GET', `/api/imports/${id}/`);
+}
+
+/** Every conversation as one zip (a download). */
+export const BULK_EXPORT_URL = '/api/export/';
 
 export function getMe(): Promise<Me> {
   return request('GET', '/api/me/');

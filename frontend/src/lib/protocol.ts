@@ -45,6 +45,21 @@ export interface ConversationSummary extends Conversation {
   preview: string;
 }
 
+/** An import of a file (an addition: docs/api.md, "Import and bulk export"). */
+export interface ImportJob {
+  id: string;
+  filename: string;
+  size: number;
+  status: 'running' | 'done' | 'failed';
+  phase: 'reading' | 'saving' | 'done';
+  done: number;
+  total: number;
+  imported: number;
+  skipped: number;
+  error: string;
+  created_at: string;
+}
+
 // ---- client -> server ----
 
 export interface MessageSendFrame {

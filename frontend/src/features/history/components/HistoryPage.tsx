@@ -26,8 +26,8 @@ function plainPreview(text: string): string {
 const inputClass =
   'w-full rounded-md border border-zinc-300 bg-white px-3 py-2 dark:border-zinc-700 dark:bg-zinc-900';
 
-/** Search, rename, delete and export conversations. */
-export function HistoryPage() {
+/** Search, rename, delete and export conversations; `tools` go under the heading. */
+export function HistoryPage({ tools }: { tools?: React.ReactNode } = {}) {
   const [q, setQ] = useState('');
   const { data, loading, error, actions } = useConversationList(q);
   const streaming = useStreamingConversations();
@@ -107,6 +107,7 @@ export function HistoryPage() {
   return (
     <div className="mx-auto flex h-full min-h-0 w-full max-w-3xl flex-col px-4 pt-4">
       <h1 className="mb-3 text-xl font-semibold">History</h1>
+      {tools}
       <label htmlFor={HISTORY_SEARCH_ID} className="sr-only">
         Search conversations
       </label>

@@ -1,0 +1,1 @@
+export { ImportExport } from './components/ImportExport';
