@@ -329,11 +329,13 @@ def conversations_create(*, owner, conversations: list[NewConversation]) -> list
         for row, conversation in zip(rows, conversations):
             made: dict[str, Message] = {}
             for new in conversation.messages:
+                parent = made.get(new.parent_key)
+                # Never older than its parent: the order by time is the tree's order.
+                at = new.created_at if parent is None else max(new.created_at, parent.created_at + timedelta(microseconds=1))
                 message = Message(
                     conversation=row, role=new.role, content=new.content, reasoning=new.reasoning,
                     model=(new.model or None) and new.model[:200], status=new.status, error=new.error,
-                    parent=made.get(new.parent_key),
-                    created_at=new.created_at, updated_at=new.created_at,
+                    parent=parent, created_at=at, updated_at=at,
                 )
                 made[new.key] = message
                 messages.append(message)

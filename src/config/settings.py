@@ -202,6 +202,8 @@ CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=32000)
 # Imports (sharing): the largest upload, and the most a zip may unpack to (zip bombs).
 CHAT_IMPORT_MAX_BYTES = env.int("CHAT_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 CHAT_IMPORT_MAX_UNPACKED = env.int("CHAT_IMPORT_MAX_UNPACKED", default=200 * 1024 * 1024)
+# Share links open for anyone with the link, not only logged-in users of this instance.
+CHAT_PUBLIC_SHARES = env.bool("CHAT_PUBLIC_SHARES", default=False)
 # What one user can take of the server: answers streaming at once (over every process;
 # more are refused with `too_many_answers`) and sockets open on one process (more are
 # closed with 4029), so one user's fan-out cannot starve everyone else's.

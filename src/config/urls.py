@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from chat.api import api
 from serving import health
 from sharing.api import router as sharing_api
+from sharing.views import shared_page
 
 # Apps beside chat add their routes here: chat does not import them.
 api.add_router("/", sharing_api)
@@ -18,5 +19,6 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (JSON, the API docs).
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("api/", api.urls),
+    path("s/<str:token>", shared_page, name="shared"),
     path("", include("chat.urls")),
 ]

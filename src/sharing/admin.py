@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ImportJob
+from .models import ImportJob, Share
 
 
 @admin.register(ImportJob)
@@ -15,4 +15,18 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Share)
+class ShareAdmin(admin.ModelAdmin):
+    list_display = ("title", "owner", "created_at", "revoked_at", "token")
+    list_filter = (("created_at", admin.DateFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
+    list_select_related = ("owner",)
+    search_fields = ("title", "owner__username", "token")
+    readonly_fields = ("token", "owner", "conversation", "title", "messages", "created_at")
+    fields = (*readonly_fields, "revoked_at")  # an admin may revoke a link
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request):
         return False

@@ -50,3 +50,24 @@ class ImportedConversation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner", "source", "source_id"], name="imported_once_per_owner"),
         ]
+
+
+class Share(models.Model):
+    """A read-only link to a conversation as it was when shared: the shown branch is copied
+    (`messages`), so later messages, edits and renames never show through the link."""
+
+    token = models.CharField(max_length=64, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares")
+    # Deleting the conversation deletes its links.
+    conversation = models.ForeignKey("chat.Conversation", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200, blank=True, default="")
+    messages = models.JSONField(default=list)  # [{role, content, reasoning, model, created_at}]
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="share_owner_recent")]
+
+    def __str__(self):
+        return f"{self.title or self.conversation_id} ({self.token[:6]}…)"

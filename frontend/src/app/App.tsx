@@ -1,8 +1,10 @@
 import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router';
 import { Layout } from './Layout';
-import { ChatRoute, HistoryRoute } from './routes';
+import { ChatRoute, HistoryRoute, SharedRoute } from './routes';
 
 export const routes: RouteObject[] = [
+  // A share link: its own page, without the sidebar (its viewer may have no account).
+  { path: '/s/:token', element: <SharedRoute /> },
   {
     path: '/',
     element: <Layout />,

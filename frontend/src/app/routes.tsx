@@ -1,6 +1,6 @@
 import { useCallback, useMemo } from 'react';
 import { useLocation, useNavigate, useParams } from 'react-router';
-import { ChatPage } from '../features/chat';
+import { ChatPage, SharedChatPage } from '../features/chat';
 import { HistoryPage } from '../features/history';
 import { ImportExport } from '../features/transfer';
 import { newUuid } from '../lib/uuid';
@@ -25,4 +25,9 @@ export function ChatRoute() {
 
 export function HistoryRoute() {
   return <HistoryPage tools={<ImportExport />} />;
+}
+
+export function SharedRoute() {
+  const { token } = useParams();
+  return <SharedChatPage token={token ?? ''} />;
 }

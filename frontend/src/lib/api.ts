@@ -10,6 +10,8 @@ import type {
   ConversationPage,
   ImportJob,
   Me,
+  SharedConversation,
+  ShareLink,
 } from './protocol';
 
 export class ApiError extends Error {
@@ -99,6 +101,27 @@ export function startImport(file: File): Promise<ImportJob> {
 
 export function getImport(id: string): Promise<ImportJob> {
   return request('GET', `/api/imports/${id}/`);
+}
+
+export function createShare(conversationId: string): Promise<ShareLink> {
+  return request('POST', `/api/conversations/${conversationId}/shares/`);
+}
+
+export function listShares(conversationId: string): Promise<ShareLink[]> {
+  return request('GET', `/api/conversations/${conversationId}/shares/`);
+}
+
+export function revokeShare(token: string): Promise<void> {
+  return request('DELETE', `/api/shares/${encodeURIComponent(token)}/`);
+}
+
+export function getShared(token: string): Promise<SharedConversation> {
+  return request('GET', `/api/shares/${encodeURIComponent(token)}/`);
+}
+
+/** "Continue in my chats": a copy of a shared conversation; its new id. */
+export function copyShared(token: string): Promise<{ conversation_id: string }> {
+  return request('POST', `/api/shares/${encodeURIComponent(token)}/copy/`);
 }
 
 /** Every conversation as one zip (a download). */

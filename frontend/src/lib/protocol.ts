@@ -60,6 +60,24 @@ export interface ImportJob {
   created_at: string;
 }
 
+/** A share link (an addition: docs/api.md, "Share links"). */
+export interface ShareLink {
+  token: string;
+  url: string;
+  conversation_id: string;
+  title: string;
+  message_count: number;
+  created_at: string;
+}
+
+/** What a share link shows: the shown branch when it was shared. */
+export interface SharedConversation {
+  title: string;
+  shared_by: string;
+  created_at: string;
+  messages: Array<Pick<Message, 'role' | 'content' | 'reasoning' | 'model' | 'status' | 'created_at'>>;
+}
+
 // ---- client -> server ----
 
 export interface MessageSendFrame {

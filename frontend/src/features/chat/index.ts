@@ -1,1 +1,2 @@
 export { ChatPage } from './components/ChatPage';
+export { SharedChatPage } from './components/SharedChatPage';

@@ -8,6 +8,7 @@ import { Composer } from './Composer';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ErrorBanner } from './ErrorBanner';
 import { MessageList } from './MessageList';
+import { ShareButton } from './ShareDialog';
 
 interface ChatPageProps {
   conversationId: string;
@@ -98,6 +99,7 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
     <div className="flex h-full min-h-0 flex-col">
       <header className="flex items-center gap-3 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
         <h1 className="min-w-0 flex-1 truncate font-medium">{title}</h1>
+        {chat.conversation && <ShareButton conversationId={conversationId} />}
         <ConnectionBadge state={connection} />
       </header>
       {loading && !started ? (
