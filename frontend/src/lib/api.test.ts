@@ -1,9 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, deleteConversation, listConversations, login, renameConversation } from './api';
+import { respond } from '../test/respond';
 
-function respond(status: number, body?: unknown, headers: Record<string, string> = {}) {
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers });
-}
 
 describe('api client', () => {
   const fetchMock = vi.fn();

@@ -11,7 +11,9 @@ from django.test import Client
 from chat.models import Conversation, Message
 from sharing import bulk_export
 
-from .test_import import FIXTURE, alice, bob, upload  # noqa: F401 (fixtures)
+from chat.tests.test_api import alice, bob  # noqa: F401 (fixtures: logged-in test clients)
+
+from .test_import import FIXTURE, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,25 +12,12 @@ from django.test import Client
 
 from chat import selectors, tree
 from chat.models import Conversation, Message
+from chat.tests.test_api import alice, bob  # noqa: F401 (fixtures: logged-in test clients)
 from sharing import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FIXTURE = Path(__file__).with_name("chatgpt_conversations.json")
-
-
-@pytest.fixture
-def alice(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def bob(other_user):
-    client = Client()
-    client.force_login(other_user)
-    return client
 
 
 def upload(client, name: str, data: bytes) -> dict:

@@ -8,7 +8,7 @@ from chat.models import Conversation, Message
 from chat.tests.test_api import make_conversation
 from sharing.models import Share
 
-from .test_import import alice, bob  # noqa: F401 (fixtures)
+from chat.tests.test_api import alice, bob  # noqa: F401 (fixtures: logged-in test clients)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

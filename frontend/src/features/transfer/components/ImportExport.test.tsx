@@ -4,10 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useConversationsVersion } from '../../../lib/liveState';
 import type { ImportJob } from '../../../lib/protocol';
 import { ImportExport } from './ImportExport';
+import { respond } from '../../../test/respond';
 
-function respond(status: number, body: unknown) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
 
 const job = (overrides: Partial<ImportJob> = {}): ImportJob => ({
   id: 'j1', filename: 'conversations.json', size: 10, status: 'running', phase: 'reading', done: 0, total: 0,
