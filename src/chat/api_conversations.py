@@ -12,8 +12,8 @@ from .api_schemas import (
     ConversationDetailOut,
     ConversationOut,
     ConversationPageOut,
+    ConversationPatchIn,
     ErrorOut,
-    RenameIn,
     _storable,
 )
 from .api_sse import Listener
@@ -33,14 +33,22 @@ async def conversation_list(
                    description="Matches titles and message text, case-insensitively."),
     limit: int = Query(history.PAGE_DEFAULT, ge=1, description=f"Page size; capped at {history.PAGE_MAX}."),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
+    archived: bool | None = Query(None, description="true: archived ones only; false: none of them; absent: all."),
+    pinned: bool | None = Query(None, description="true: pinned ones only; false: unpinned; absent: all."),
+    folder: str | None = Query(None, max_length=40, description="A folder id, or `none` for conversations in no folder."),
 ):
     try:
         q = _storable(q)
     except ValueError as exc:
         raise ApiError(422, "invalid", f"Invalid input: q {exc}.") from None
+    if folder not in (None, history.UNFILED):
+        try:
+            folder = str(UUID(folder))
+        except ValueError:
+            raise ApiError(422, "invalid", "Invalid folder: a folder id, or none.") from None
     try:
         page = await database_sync_to_async(history.conversation_page)(
-            user=request.auth, q=q, limit=limit, cursor=cursor
+            user=request.auth, q=q, limit=limit, cursor=cursor, archived=archived, pinned=pinned, folder=folder
         )
     except history.BadCursor as exc:
         raise ApiError(400, "bad_request", str(exc)) from None
@@ -63,14 +71,27 @@ async def conversation_detail(request, conversation_id: UUID):
     return {"conversation": snapshot["conversation"], "messages": snapshot["messages"]}
 
 
-@router.patch("{conversation_id}/", response={200: ConversationOut, **ERRORS},
-              summary="Rename a conversation; open sockets get conversation.updated")
-async def conversation_rename(request, conversation_id: UUID, body: RenameIn):
-    conversation = await database_sync_to_async(history.conversation_rename)(
-        user=request.auth, conversation_id=conversation_id, title=body.title
-    )
-    if conversation is None:
-        raise not_found()
+@router.patch("{conversation_id}/", response={200: ConversationOut, 400: ErrorOut, **ERRORS},
+              summary="Rename, pin, archive or file a conversation; open sockets get conversation.updated")
+async def conversation_rename(request, conversation_id: UUID, body: ConversationPatchIn):
+    fields = body.model_dump(exclude_unset=True)
+    organize = {name: fields[name] for name in ("pinned", "archived", "folder_id") if name in fields}
+    conversation = None
+    if organize:  # first: a folder that is not the user's refuses the whole request
+        try:
+            conversation = await database_sync_to_async(history.conversation_organize)(
+                user=request.auth, conversation_id=conversation_id, **organize
+            )
+        except history.NoSuchFolder:
+            raise ApiError(400, "bad_request", "folder_id is not one of your folders.") from None
+        if conversation is None:
+            raise not_found()
+    if "title" in fields:
+        conversation = await database_sync_to_async(history.conversation_rename)(
+            user=request.auth, conversation_id=conversation_id, title=body.title
+        )
+        if conversation is None:
+            raise not_found()
     await history.publish_renamed(conversation)
     return protocol.conversation_json(conversation)
 

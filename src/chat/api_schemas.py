@@ -8,7 +8,7 @@ from typing import Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator, model_validator
 
 from . import protocol
 from .history import TITLE_MAX
@@ -37,6 +37,9 @@ class ConversationOut(Schema):
     created_at: str = Field(..., description="ISO 8601, UTC")
     updated_at: str = Field(..., description="ISO 8601, UTC; last activity")
     active_leaf_id: str | None = Field(..., description="Where the shown branch ends (null before the first message).")
+    pinned: bool
+    archived: bool
+    folder_id: str | None
 
 
 class ConversationSummaryOut(ConversationOut):
@@ -80,14 +83,30 @@ class MeOut(Schema):
     username: str
 
 
-class RenameIn(Schema):
+class ConversationPatchIn(Schema):
+    """Any of the fields; only those given change."""
+
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(..., description=f"Trimmed; 1 to {TITLE_MAX} characters.")
+    title: str | None = Field(None, description=f"Trimmed; 1 to {TITLE_MAX} characters.")
+    pinned: bool | None = Field(None, description="Pinned conversations top the sidebar.")
+    archived: bool | None = Field(None, description="Archived ones leave the sidebar; the history page and search still find them.")
+    folder_id: UUID | None = Field(None, description="One of the user's folders; null: no folder.")
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give title, pinned, archived or folder_id")
+        for name in ("pinned", "archived"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} must be true or false")
+        return self
 
     @field_validator("title")
     @classmethod
-    def _clean_title(cls, value: str) -> str:
+    def _clean_title(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("the title must be a string")
         value = _storable(value).strip()
         if protocol.is_blank(value):  # zero-width characters only, too
             raise ValueError("the title is blank")

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
 
 from . import fanout, protocol
 from .models import Conversation, Message
@@ -55,11 +56,24 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 # --- list and search --------------------------------------------------------------------
-def conversation_page(*, user, q: str = "", limit: int = PAGE_DEFAULT, cursor: str | None = None) -> Page:
-    """The user's conversations, newest activity first; `q` filters by title or message text."""
+UNFILED = "none"  # the `folder` filter's value for conversations in no folder
+
+
+def conversation_page(*, user, q: str = "", limit: int = PAGE_DEFAULT, cursor: str | None = None,
+                      archived: bool | None = None, pinned: bool | None = None, folder: str | None = None) -> Page:
+    """The user's conversations, newest activity first; `q` filters by title or message text;
+    `archived`, `pinned` (None: either) and `folder` (an id, UNFILED, or None: any) narrow it."""
     limit = max(1, min(limit, PAGE_MAX))
     q = q.strip()
     rows = Conversation.objects.filter(owner=user)
+    if archived is not None:
+        rows = rows.filter(archived_at__isnull=not archived)
+    if pinned is not None:
+        rows = rows.filter(pinned_at__isnull=not pinned)
+    if folder == UNFILED:
+        rows = rows.filter(folder__isnull=True)
+    elif folder is not None:
+        rows = rows.filter(folder_id=folder)
     if q:
         matching = Message.objects.filter(conversation_id=OuterRef("pk"), content__icontains=q)
         rows = rows.filter(Q(title__icontains=q) | Exists(matching))
@@ -68,7 +82,7 @@ def conversation_page(*, user, q: str = "", limit: int = PAGE_DEFAULT, cursor: s
         # The redundant `<=` gives the index a range to start from; the OR alone is a filter.
         rows = rows.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=ident),
                            updated_at__lte=updated_at)
-    page = list(rows.order_by("-updated_at", "-id").only("id", "title", "created_at", "updated_at", "active_leaf")[:limit + 1])
+    page = list(rows.order_by("-updated_at", "-id").only("id", "title", "created_at", "updated_at", "active_leaf", "pinned_at", "archived_at", "folder")[:limit + 1])
     more = len(page) > limit
     page = page[:limit]
     details = _page_details([c.id for c in page], q)
@@ -126,6 +140,44 @@ def _squash(text: str) -> str:
 # --- one conversation ------------------------------------------------------------------------
 def owned(*, user, conversation_id) -> Conversation | None:
     return Conversation.objects.filter(id=conversation_id, owner=user).first()
+
+
+class NoSuchFolder(Exception):
+    """A folder id that is not one of the user's folders."""
+
+
+KEEP = object()  # conversation_organize: leave the folder as it is
+
+
+def conversation_organize(*, user, conversation_id, pinned: bool | None = None, archived: bool | None = None,
+                          folder_id=KEEP) -> Conversation | None:
+    """Pin or unpin, archive or unarchive, file into a folder (None: unfile); only what is
+    given changes (None: unchanged). None when the user has no such conversation; raises
+    NoSuchFolder for a folder that is not the user's."""
+    fields = {}
+    now = timezone.now()
+    if pinned is not None:
+        fields["pinned_at"] = now if pinned else None
+    if archived is not None:
+        fields["archived_at"] = now if archived else None
+    if folder_id is not KEEP:
+        # The folder's model through the field: chat does not import the folders app.
+        folders = Conversation._meta.get_field("folder").related_model.objects
+        if folder_id is not None and not folders.filter(id=folder_id, owner=user).exists():
+            raise NoSuchFolder
+        fields["folder_id"] = folder_id
+    rows = Conversation.objects.filter(id=conversation_id, owner=user)
+    if fields:
+        # Pinning keeps a pin's time; it only moves when it was off.
+        if fields.get("pinned_at") is not None:
+            rows.filter(pinned_at__isnull=True).update(pinned_at=now)
+            del fields["pinned_at"]
+        if fields.get("archived_at") is not None:
+            rows.filter(archived_at__isnull=True).update(archived_at=now)
+            del fields["archived_at"]
+        if fields:
+            rows.update(**fields)
+    return rows.first()
 
 
 def conversation_rename(*, user, conversation_id, title: str) -> Conversation | None:

@@ -21,10 +21,21 @@ class Conversation(models.Model):
     active_leaf = models.ForeignKey(
         "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Organizing (all additions): pinned ones top the sidebar, archived ones leave it (still
+    # found on the history page and by search), a folder groups them (deleting it unfiles).
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    folder = models.ForeignKey(
+        "folders.Folder", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
+    )
 
     class Meta:
         # "My conversations, newest activity first", keyset-paginated on (updated_at, id).
-        indexes = [models.Index(fields=["owner", "-updated_at", "-id"], name="conv_owner_activity")]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at", "-id"], name="conv_owner_activity"),
+            # A folder's conversations, newest activity first (the sidebar opens one at a time).
+            models.Index(fields=["folder", "-updated_at", "-id"], name="conv_folder_activity"),
+        ]
         ordering = ["-updated_at", "-id"]
 
     def __str__(self):

@@ -215,6 +215,10 @@ def conversation_json(conversation) -> dict:
         "updated_at": _iso(conversation.updated_at),
         # Addition: where the shown branch ends (docs/protocol.md, "Branches").
         "active_leaf_id": str(conversation.active_leaf_id) if conversation.active_leaf_id else None,
+        # Additions: organizing (docs/api.md, "Pin, archive, folders").
+        "pinned": conversation.pinned_at is not None,
+        "archived": conversation.archived_at is not None,
+        "folder_id": str(conversation.folder_id) if conversation.folder_id else None,
     }
 
 

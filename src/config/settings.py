@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "chat",
     "serving",
     "sharing",
+    "folders",
 ]
 
 MIDDLEWARE = [

@@ -5,11 +5,13 @@ from django.views.generic import RedirectView
 
 from chat.api import api
 from serving import health
+from folders.api import router as folders_api
 from sharing.api import router as sharing_api
 from sharing.views import shared_page
 
 # Apps beside chat add their routes here: chat does not import them.
 api.add_router("/", sharing_api)
+api.add_router("/", folders_api)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

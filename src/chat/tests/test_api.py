@@ -15,6 +15,9 @@ from chat.models import Conversation, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# The contract's Conversation fields and this project's additions (docs/api.md).
+CONVERSATION_KEYS = {"id", "title", "created_at", "updated_at", "active_leaf_id", "pinned", "archived", "folder_id"}
+
 
 @pytest.fixture
 def alice(user):
@@ -160,7 +163,7 @@ def test_detail_has_the_contract_shapes(user, alice):
     body = response.json()
     assert set(body) == {"conversation", "messages"}
     # The contract's fields and the tree's addition.
-    assert set(body["conversation"]) == {"id", "title", "created_at", "updated_at", "active_leaf_id"}
+    assert set(body["conversation"]) == CONVERSATION_KEYS
     assert body["conversation"]["id"] == str(conversation.id)
     question, answer = body["messages"]
     assert set(question) == {"id", "conversation_id", "role", "content", "reasoning", "status", "seq", "error",
@@ -184,7 +187,7 @@ def test_rename_trims_and_returns_the_conversation(user, alice):
     response = patch(alice, f"/api/conversations/{conversation.id}/", {"title": "  Lisbon, day two  "})
     assert response.status_code == 200
     assert response.json()["title"] == "Lisbon, day two"
-    assert set(response.json()) == {"id", "title", "created_at", "updated_at", "active_leaf_id"}
+    assert set(response.json()) == CONVERSATION_KEYS
     conversation.refresh_from_db()
     assert conversation.title == "Lisbon, day two"
 
