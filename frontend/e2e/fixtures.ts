@@ -5,7 +5,7 @@
 import { expect, test as base, type Locator, type Page, type WebSocket } from '@playwright/test';
 import path from 'node:path';
 
-export type User = 'alice' | 'bob' | 'carol' | 'dana' | 'erin';
+export type User = 'alice' | 'bob' | 'carol' | 'dana' | 'erin' | 'frank';
 
 export const password = () => process.env.E2E_PASSWORD ?? '';
 export const statePath = (user: User) => path.join(process.env.E2E_TMP ?? '', `${user}.json`);

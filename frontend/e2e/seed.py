@@ -4,6 +4,7 @@
 # carol: 5,000 conversations (one user message each) for the history-page timing.
 # dana: a few finished conversations, the subject of the README screenshots.
 # erin: nothing; the import and bulk export test (transfer.e2e.ts) fills her account.
+# frank: three conversations to organize (organize.e2e.ts).
 import json
 import sys
 import uuid
@@ -16,8 +17,15 @@ from chat.models import Conversation, Message
 from tests.fake_upstream import markdown_answer
 
 PASSWORD = "e2e-pass-123"
-users = {name: User.objects.create_user(name, "", PASSWORD) for name in ("alice", "bob", "carol", "dana", "erin")}
+users = {name: User.objects.create_user(name, "", PASSWORD) for name in ("alice", "bob", "carol", "dana", "erin", "frank")}
 now = timezone.now()
+
+# frank: three short conversations to pin, archive and file (organize.e2e.ts).
+for minutes, title in enumerate(["Alpha plans", "Beta notes", "Gamma ideas"]):
+    at = now - timedelta(minutes=minutes)
+    frank_conversation = Conversation.objects.create(owner=users["frank"], title=title, created_at=at, updated_at=at)
+    Message.objects.create(conversation=frank_conversation, role="user", content=f"About {title.lower()}.",
+                           created_at=at, updated_at=at)
 
 bob_conversation = Conversation.objects.create(owner=users["bob"], title="Bob's private plans")
 Message.objects.create(conversation=bob_conversation, role="user", content="Something only Bob may read.")

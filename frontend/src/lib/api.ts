@@ -8,6 +8,7 @@ import type {
   Conversation,
   ConversationDetail,
   ConversationPage,
+  Folder,
   ImportJob,
   Me,
   SharedConversation,
@@ -61,17 +62,27 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return (await response.json()) as T;
 }
 
-export interface ListParams {
+/** Which conversations a list shows (absent: any). `folder`: a folder id, or 'none'. */
+export interface ListFilters {
+  archived?: boolean;
+  pinned?: boolean;
+  folder?: string;
+}
+
+export interface ListParams extends ListFilters {
   q?: string;
   limit?: number;
   cursor?: string | null;
 }
 
-export function listConversations({ q, limit, cursor }: ListParams = {}): Promise<ConversationPage> {
+export function listConversations({ q, limit, cursor, archived, pinned, folder }: ListParams = {}): Promise<ConversationPage> {
   const params = new URLSearchParams();
   if (q) params.set('q', q);
   if (limit) params.set('limit', String(limit));
   if (cursor) params.set('cursor', cursor);
+  if (archived !== undefined) params.set('archived', String(archived));
+  if (pinned !== undefined) params.set('pinned', String(pinned));
+  if (folder) params.set('folder', folder);
   const query = params.toString();
   return request('GET', `/api/conversations/${query ? `?${query}` : ''}`);
 }
@@ -82,6 +93,30 @@ export function getConversation(id: string): Promise<ConversationDetail> {
 
 export function renameConversation(id: string, title: string): Promise<Conversation> {
   return request('PATCH', `/api/conversations/${id}/`, { title });
+}
+
+/** Pin, archive or file a conversation (folder_id null: no folder). */
+export function organizeConversation(
+  id: string,
+  changes: { pinned?: boolean; archived?: boolean; folder_id?: string | null },
+): Promise<Conversation> {
+  return request('PATCH', `/api/conversations/${id}/`, changes);
+}
+
+export function listFolders(): Promise<Folder[]> {
+  return request('GET', '/api/folders/');
+}
+
+export function createFolder(name: string): Promise<Folder> {
+  return request('POST', '/api/folders/', { name });
+}
+
+export function updateFolder(id: string, changes: { name?: string; model?: string; system_prompt?: string }): Promise<Folder> {
+  return request('PATCH', `/api/folders/${id}/`, changes);
+}
+
+export function deleteFolder(id: string): Promise<void> {
+  return request('DELETE', `/api/folders/${id}/`);
 }
 
 export function deleteConversation(id: string): Promise<void> {

@@ -42,9 +42,18 @@ export function useStreamingConversations(): ReadonlySet<string> {
 
 const listVersion = createStore(0);
 
-/** Tell conversation lists to refetch (a title changed, a chat was created or deleted). */
+// Other tabs of this browser refetch too (a pin, an archive, a folder made in one shows in all).
+const tabs = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel('chat-conversations');
+if (tabs) {
+  tabs.onmessage = () => listVersion.set(listVersion.get() + 1);
+  (tabs as { unref?: () => void }).unref?.(); // Node's (tests): do not keep the process alive
+}
+
+/** Tell conversation lists to refetch (a title changed, a chat was created, deleted, pinned,
+ * archived or filed), here and in the browser's other tabs. */
 export function conversationsChanged(): void {
   listVersion.set(listVersion.get() + 1);
+  tabs?.postMessage('changed');
 }
 
 export function useConversationsVersion(): number {

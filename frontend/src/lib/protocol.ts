@@ -38,6 +38,21 @@ export interface Conversation {
   updated_at: string;
   /** Where the shown branch ends (an addition; absent from older servers). */
   active_leaf_id?: string | null;
+  /** Organizing (additions): pinned, archived, and the folder it is in. */
+  pinned?: boolean;
+  archived?: boolean;
+  folder_id?: string | null;
+}
+
+/** A folder of conversations (an addition: docs/api.md, "Pin, archive, folders"). */
+export interface Folder {
+  id: string;
+  name: string;
+  /** Defaults for new chats started in it ("": none). */
+  model: string;
+  system_prompt: string;
+  conversation_count: number;
+  created_at: string;
 }
 
 export interface ConversationSummary extends Conversation {

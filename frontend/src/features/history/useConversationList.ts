@@ -1,15 +1,24 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, deleteConversation, listConversations, renameConversation } from '../../lib/api';
+import {
+  ApiError,
+  deleteConversation,
+  listConversations,
+  organizeConversation,
+  renameConversation,
+  type ListFilters,
+} from '../../lib/api';
 import { conversationsChanged, setAuthLost, useConversationsVersion } from '../../lib/liveState';
 import type { ConversationSummary } from '../../lib/protocol';
 
 const PAGE_SIZE = 30;
 
 /**
- * The user's conversations, newest activity first, paged by `next_cursor`.
- * Refetches the first page when `q` changes or a conversation changed anywhere.
+ * The user's conversations, newest activity first, paged by `next_cursor`, narrowed by
+ * `filters` (archived, pinned, folder). Refetches the first page when `q` or the filters
+ * change, or a conversation changed anywhere (in any tab).
  */
-export function useConversationList(q = '') {
+export function useConversationList(q = '', filters: ListFilters = {}, pageSize = PAGE_SIZE) {
+  const filterKey = JSON.stringify(filters);
   const [items, setItems] = useState<ConversationSummary[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
@@ -27,7 +36,7 @@ export function useConversationList(q = '') {
     setLoading(true);
     const timer = setTimeout(
       () => {
-        listConversations({ q, limit: PAGE_SIZE })
+        listConversations({ q, limit: pageSize, ...(JSON.parse(filterKey) as ListFilters) })
           .then((page) => {
             if (id !== request.current) return;
             setItems(page.items);
@@ -40,13 +49,13 @@ export function useConversationList(q = '') {
       q ? 250 : 0, // debounce typing in the search box
     );
     return () => clearTimeout(timer);
-  }, [q, version]);
+  }, [q, version, filterKey, pageSize]);
 
   const loadMore = useCallback(() => {
     if (!cursor || loading) return;
     const id = request.current;
     setLoading(true);
-    listConversations({ q, limit: PAGE_SIZE, cursor })
+    listConversations({ q, limit: pageSize, cursor, ...(JSON.parse(filterKey) as ListFilters) })
       .then((page) => {
         if (id !== request.current) return;
         setItems((current) => {
@@ -57,11 +66,17 @@ export function useConversationList(q = '') {
       })
       .catch((caught) => id === request.current && fail(caught))
       .finally(() => id === request.current && setLoading(false));
-  }, [cursor, loading, q]);
+  }, [cursor, loading, q, filterKey, pageSize]);
 
   const rename = useCallback(async (id: string, title: string) => {
     const updated = await renameConversation(id, title);
     setItems((current) => current.map((c) => (c.id === id ? { ...c, ...updated } : c)));
+    conversationsChanged();
+  }, []);
+
+  /** Pin, archive or file: the lists (here and in other tabs) refetch to regroup. */
+  const organize = useCallback(async (id: string, changes: Parameters<typeof organizeConversation>[1]) => {
+    await organizeConversation(id, changes);
     conversationsChanged();
   }, []);
 
@@ -75,6 +90,6 @@ export function useConversationList(q = '') {
     data: { items, hasMore: cursor !== null },
     loading,
     error,
-    actions: { loadMore, rename, remove },
+    actions: { loadMore, rename, remove, organize },
   };
 }

@@ -7,6 +7,8 @@ import { ApiError, exportUrl } from '../../../lib/api';
 import { useStreamingConversations } from '../../../lib/liveState';
 import type { ConversationSummary } from '../../../lib/protocol';
 import { useConversationList } from '../useConversationList';
+import { useFolders } from '../useFolders';
+import { ConversationMenu } from './ConversationMenu';
 import { Highlight } from './Highlight';
 
 export const HISTORY_SEARCH_ID = 'history-search';
@@ -29,7 +31,11 @@ const inputClass =
 /** Search, rename, delete and export conversations; `tools` go under the heading. */
 export function HistoryPage({ tools }: { tools?: React.ReactNode } = {}) {
   const [q, setQ] = useState('');
-  const { data, loading, error, actions } = useConversationList(q);
+  const [show, setShow] = useState<'active' | 'archived' | 'all'>('all');
+  const [folder, setFolder] = useState('');
+  const filters = { ...(show === 'all' ? {} : { archived: show === 'archived' }), ...(folder ? { folder } : {}) };
+  const { data, loading, error, actions } = useConversationList(q, filters);
+  const folders = useFolders();
   const streaming = useStreamingConversations();
   const [renaming, setRenaming] = useState<ConversationSummary | null>(null);
   const [deleting, setDeleting] = useState<ConversationSummary | null>(null);
@@ -60,6 +66,11 @@ export function HistoryPage({ tools }: { tools?: React.ReactNode } = {}) {
           <Highlight text={conversation.title || 'Untitled'} query={q} />
         </Link>
         {streaming.has(conversation.id) && <span className="text-xs text-sky-600">answering…</span>}
+        {conversation.pinned && <span className="text-xs text-zinc-500">pinned</span>}
+        {conversation.archived && <span className="text-xs text-amber-700 dark:text-amber-400">archived</span>}
+        {conversation.folder_id && (
+          <span className="text-xs text-zinc-500">in {folders.data.find((f) => f.id === conversation.folder_id)?.name ?? 'a folder'}</span>
+        )}
         <span className="text-xs text-zinc-500">
           {conversation.message_count} messages · {new Date(conversation.updated_at).toLocaleString()}
         </span>
@@ -89,6 +100,7 @@ export function HistoryPage({ tools }: { tools?: React.ReactNode } = {}) {
         >
           Delete
         </Button>
+        <ConversationMenu conversation={conversation} folders={folders.data} onOrganize={actions.organize} />
         <span className="flex gap-2 self-center">
           <span className="text-zinc-500" aria-hidden="true">
             Export:
@@ -120,6 +132,28 @@ export function HistoryPage({ tools }: { tools?: React.ReactNode } = {}) {
         className={inputClass}
         autoFocus
       />
+      <div className="mt-2 flex flex-wrap gap-3 text-sm">
+        <label className="flex items-center gap-1">
+          Show
+          <select aria-label="Show" value={show} onChange={(event) => setShow(event.target.value as typeof show)}
+            className="rounded border border-zinc-300 bg-white px-1 py-0.5 dark:border-zinc-700 dark:bg-zinc-900">
+            <option value="all">All</option>
+            <option value="active">Not archived</option>
+            <option value="archived">Archived</option>
+          </select>
+        </label>
+        <label className="flex items-center gap-1">
+          Folder
+          <select aria-label="Folder" value={folder} onChange={(event) => setFolder(event.target.value)}
+            className="rounded border border-zinc-300 bg-white px-1 py-0.5 dark:border-zinc-700 dark:bg-zinc-900">
+            <option value="">Any</option>
+            <option value="none">No folder</option>
+            {folders.data.map((f) => (
+              <option key={f.id} value={f.id}>{f.name}</option>
+            ))}
+          </select>
+        </label>
+      </div>
       {error && <p role="alert" className="mt-2 text-sm text-rose-600">{error}</p>}
       {!loading && data.items.length === 0 && !error && (
         <p className="mt-4 text-zinc-500">{q ? 'Nothing matches.' : 'No conversations yet.'}</p>

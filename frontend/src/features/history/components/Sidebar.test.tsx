@@ -1,9 +1,12 @@
 import { act, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { conversationsChanged, setConversationStreaming } from '../../../lib/liveState';
 import type { ConversationSummary } from '../../../lib/protocol';
 import { ConversationSidebarList } from './Sidebar';
+
+const folders = [{ id: 'f1', name: 'Work', model: '', system_prompt: '', conversation_count: 1, created_at: '' }];
 
 const summary = (id: string, title: string): ConversationSummary => ({
   id,
@@ -19,7 +22,11 @@ describe('ConversationSidebarList', () => {
   beforeEach(() => {
     vi.stubGlobal('fetch', fetchMock);
     fetchMock.mockImplementation(async (url: string) => {
-      const cursor = new URL(url, 'http://x').searchParams.get('cursor');
+      const params = new URL(url, 'http://x').searchParams;
+      if (url.startsWith('/api/folders/')) return new Response(JSON.stringify(folders), { status: 200 });
+      if (params.get('folder') === 'f1') return new Response(JSON.stringify({ items: [summary('c9', 'Filed')], next_cursor: null }), { status: 200 });
+      if (params.get('pinned') === 'true') return new Response(JSON.stringify({ items: [{ ...summary('c7', 'Pinned one'), pinned: true }], next_cursor: null }), { status: 200 });
+      const cursor = params.get('cursor');
       const page = cursor === 'p2' ? { items: [summary('c3', 'Third')], next_cursor: null } : { items: [summary('c1', 'First'), summary('c2', 'Second')], next_cursor: 'p2' };
       return new Response(JSON.stringify(page), { status: 200 });
     });
@@ -34,9 +41,11 @@ describe('ConversationSidebarList', () => {
     render(<MemoryRouter><ConversationSidebarList /></MemoryRouter>);
     expect(await screen.findByText('Third')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'First' })).toHaveAttribute('href', '/c/c1');
-    expect(fetchMock.mock.calls.map(([url]) => url)).toEqual([
-      '/api/conversations/?limit=30',
-      '/api/conversations/?limit=30&cursor=p2',
+    // Recent: unfiled, unpinned, not archived; pinned and folders each their own request.
+    const recent = fetchMock.mock.calls.map(([url]) => url as string).filter((url) => url.includes('folder=none'));
+    expect(recent).toEqual([
+      '/api/conversations/?limit=30&archived=false&pinned=false&folder=none',
+      '/api/conversations/?limit=30&cursor=p2&archived=false&pinned=false&folder=none',
     ]);
   });
 
@@ -49,5 +58,22 @@ describe('ConversationSidebarList', () => {
     const calls = fetchMock.mock.calls.length;
     act(() => conversationsChanged());
     await waitFor(() => expect(fetchMock.mock.calls.length).toBeGreaterThan(calls));
+  });
+
+  it('shows pinned ones first, the conversations of a folder once opened, and organizes from the menu', async () => {
+    render(<MemoryRouter><ConversationSidebarList /></MemoryRouter>);
+    const pinned = await screen.findByRole('list', { name: 'Pinned conversations' });
+    expect(pinned).toHaveTextContent('Pinned one');
+    const folder = await screen.findByRole('button', { name: 'Folder Work, 1 conversation' });
+    expect(screen.queryByText('Filed')).toBeNull(); // loaded only when opened
+    await userEvent.click(folder);
+    expect(await screen.findByRole('link', { name: 'Filed' })).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Options for First' }));
+    fetchMock.mockImplementationOnce(async () => new Response(JSON.stringify({ ...summary('c1', 'First'), folder_id: 'f1' }), { status: 200 }));
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Move to folder' }), 'f1');
+    const patch = fetchMock.mock.calls.find(([, init]) => init?.method === 'PATCH');
+    expect(patch?.[0]).toBe('/api/conversations/c1/');
+    expect(JSON.parse(patch?.[1].body)).toEqual({ folder_id: 'f1' });
   });
 });
