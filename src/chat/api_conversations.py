@@ -5,14 +5,16 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from ninja import Query, Router, Status
 
-from . import actions, history, protocol
+from llm.catalogue import UnknownModel
+
+from . import actions, choices, history, protocol
 from .api_errors import ApiError, not_found
 from .api_schemas import (
     ConversationDetailOut,
     ConversationOut,
     ConversationPageOut,
+    ConversationPatchIn,
     ErrorOut,
-    RenameIn,
     _storable,
 )
 from .api_sse import Listener
@@ -62,14 +64,27 @@ async def conversation_detail(request, conversation_id: UUID):
     return {"conversation": snapshot["conversation"], "messages": snapshot["messages"]}
 
 
-@router.patch("{conversation_id}/", response={200: ConversationOut, **ERRORS},
-              summary="Rename a conversation; open sockets get conversation.updated")
-async def conversation_rename(request, conversation_id: UUID, body: RenameIn):
-    conversation = await database_sync_to_async(history.conversation_rename)(
-        user=request.auth, conversation_id=conversation_id, title=body.title
-    )
-    if conversation is None:
-        raise not_found()
+@router.patch("{conversation_id}/", response={200: ConversationOut, 400: ErrorOut, **ERRORS},
+              summary="Rename a conversation or change its settings; open sockets get conversation.updated")
+async def conversation_rename(request, conversation_id: UUID, body: ConversationPatchIn):
+    fields = body.model_dump(exclude_unset=True)
+    chosen = protocol.parse_settings(fields)
+    conversation = None
+    if chosen:  # first: an unknown model refuses the whole request, the title included
+        try:
+            conversation = await database_sync_to_async(choices.conversation_settings_update)(
+                user=request.auth, conversation_id=conversation_id, chosen=chosen
+            )
+        except UnknownModel as exc:
+            raise ApiError(422, protocol.UNKNOWN_MODEL, str(exc)) from None
+        if conversation is None:
+            raise not_found()
+    if "title" in fields:
+        conversation = await database_sync_to_async(history.conversation_rename)(
+            user=request.auth, conversation_id=conversation_id, title=body.title
+        )
+        if conversation is None:
+            raise not_found()
     await history.publish_renamed(conversation)
     return protocol.conversation_json(conversation)
 

@@ -7,7 +7,7 @@ Timestamps stay strings so they go out exactly as protocol formats them.
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator, model_validator
 
 from . import protocol
 from .history import TITLE_MAX
@@ -35,6 +35,9 @@ class ConversationOut(Schema):
     title: str
     created_at: str = Field(..., description="ISO 8601, UTC")
     updated_at: str = Field(..., description="ISO 8601, UTC; last activity")
+    model: str | None = Field(..., description="Id of the conversation's model (GET /api/models/); null: the default.")
+    system_prompt: str = Field(..., description="The conversation's own system prompt, after CHAT_SYSTEM_PROMPT.")
+    temperature: float | None = Field(..., description="0 to 2; null: the model's default.")
 
 
 class ConversationSummaryOut(ConversationOut):
@@ -78,14 +81,44 @@ class MeOut(Schema):
     username: str
 
 
-class RenameIn(Schema):
+class ModelOut(Schema):
+    id: str
+    label: str
+
+
+class ChoiceOut(Schema):
+    model: str
+    system_prompt: str
+    temperature: float | None
+
+
+class ModelsOut(Schema):
+    models: list[ModelOut] = Field(..., description="The models users may pick; the first is the default.")
+    default: ChoiceOut = Field(..., description="What a new chat of this user takes: their last choice.")
+
+
+class ConversationPatchIn(Schema):
+    """Any of the fields; the settings are checked by chat.protocol.parse_settings, as in
+    message.send."""
+
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(..., description=f"Trimmed; 1 to {TITLE_MAX} characters.")
+    title: str | None = Field(None, description=f"Trimmed; 1 to {TITLE_MAX} characters.")
+    model: str | None = Field(None, description="A model id of GET /api/models/.")
+    system_prompt: str | None = Field(None, description=f"At most {protocol.SYSTEM_PROMPT_MAX} characters; \"\": none.")
+    temperature: float | None = Field(None, description="0 to 2 (kept to 0.1 steps); null: the model's default.")
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give title, model, system_prompt or temperature")
+        return self
 
     @field_validator("title")
     @classmethod
-    def _clean_title(cls, value: str) -> str:
+    def _clean_title(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("the title must be a string")
         value = _storable(value).strip()
         if protocol.is_blank(value):  # zero-width characters only, too
             raise ValueError("the title is blank")
@@ -103,3 +136,7 @@ class MessageSendIn(Schema):
     # the same input with the same code.
     content: str = Field(..., description="The user's message; not blank, at most CHAT_MAX_MESSAGE_CHARS.")
     client_id: str | None = Field(None, description="Makes the send idempotent per conversation (at most 100 characters).")
+    # Additions: the conversation's settings from this send on (as in PATCH .../<id>/).
+    model: str | None = Field(None, description="A model id of GET /api/models/; unknown: 422 unknown_model.")
+    system_prompt: str | None = Field(None, description="The conversation's own system prompt.")
+    temperature: float | None = Field(None, description="0 to 2; null: the model's default.")

@@ -23,6 +23,8 @@ PAGE_MAX = 100
 PREVIEW_CHARS = 160
 Q_MAX = 200
 TITLE_MAX = Conversation._meta.get_field("title").max_length
+# What protocol.conversation_json reads (a deferred field would cost a query per row).
+CONVERSATION_FIELDS = ("id", "title", "created_at", "updated_at", "model", "system_prompt", "temperature")
 
 
 class BadCursor(ValueError):
@@ -68,7 +70,7 @@ def conversation_page(*, user, q: str = "", limit: int = PAGE_DEFAULT, cursor: s
         # The redundant `<=` gives the index a range to start from; the OR alone is a filter.
         rows = rows.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=ident),
                            updated_at__lte=updated_at)
-    page = list(rows.order_by("-updated_at", "-id").only("id", "title", "created_at", "updated_at")[:limit + 1])
+    page = list(rows.order_by("-updated_at", "-id").only(*CONVERSATION_FIELDS)[:limit + 1])
     more = len(page) > limit
     page = page[:limit]
     details = _page_details([c.id for c in page], q)
@@ -129,8 +131,10 @@ def owned(*, user, conversation_id) -> Conversation | None:
 
 
 def conversation_rename(*, user, conversation_id, title: str) -> Conversation | None:
-    """Set a title (already validated); None when the user has no such conversation."""
-    if not Conversation.objects.filter(id=conversation_id, owner=user).update(title=title):
+    """Set a title (already validated); None when the user has no such conversation.
+    The model never retitles it after this (title_source `user`, chat.titles)."""
+    if not Conversation.objects.filter(id=conversation_id, owner=user).update(
+            title=title, title_source=Conversation.TitleSource.USER):
         return None
     return Conversation.objects.get(id=conversation_id)
 

@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from llm import Usage
 
+from . import choices
 from .models import Conversation, Message
 
 TITLE_MAX = 60
+TITLE_MODEL_MAX = Conversation._meta.get_field("title").max_length
 # The error of an answer whose server process stopped while it was being written.
 INTERRUPTED_ERROR = "The server stopped while this answer was being written."
 
@@ -47,6 +49,7 @@ class Opened:
     answer: Message | None  # None when client_id repeated an earlier send
     conversation_created: bool = False
     titled: bool = False
+    resettled: bool = False  # the send changed the conversation's settings
 
     @property
     def duplicate(self) -> bool:
@@ -62,6 +65,19 @@ def make_title(content: str) -> str:
         cut = line[:TITLE_MAX].rsplit(" ", 1)[0] or line[:TITLE_MAX]
         line = cut.rstrip(" ,.;:") + "…"
     return line or "New chat"
+
+
+def conversation_title_by_model(*, conversation_id, title: str) -> Conversation | None:
+    """Put the model's title on a conversation that still has its first-message title.
+
+    One conditional UPDATE: a rename (title_source `user`), even one that landed while the
+    model was being asked, is never overwritten. None when nothing was changed.
+    """
+    if not Conversation.objects.filter(
+        id=conversation_id, title_source=Conversation.TitleSource.FIRST_MESSAGE
+    ).update(title=title[:TITLE_MODEL_MAX], title_source=Conversation.TitleSource.MODEL):
+        return None
+    return Conversation.objects.filter(id=conversation_id).first()
 
 
 def _lock_conversation(conversation_id) -> Conversation | None:
@@ -94,29 +110,37 @@ def _open_answer(conversation: Conversation, parent: Message, model: str, now) -
     )
 
 
-def message_send(*, user, conversation_id, content: str, client_id: str | None, model: str) -> Opened:
-    """Store a user message (creating the conversation on first send) and open its answer."""
+def message_send(*, user, conversation_id, content: str, client_id: str | None,
+                 model: str | None = None, chosen: dict | None = None) -> Opened:
+    """Store a user message (creating the conversation on first send) and open its answer.
+
+    `chosen`: settings to keep from now on (chat.choices); `model`: the id the answer
+    records, by default the conversation's model. Raises llm.catalogue.UnknownModel (a
+    model not offered, chosen or kept) with nothing stored.
+    """
     try:
         with transaction.atomic():
             return _message_send(user=user, conversation_id=conversation_id, content=content,
-                                 client_id=client_id, model=model)
+                                 client_id=client_id, model=model, chosen=chosen or {})
     except IntegrityError:
         # Two sends with one client_id raced (or two first sends created the conversation):
         # the loser finds what the winner stored.
         with transaction.atomic():
             return _message_send(user=user, conversation_id=conversation_id, content=content,
-                                 client_id=client_id, model=model)
+                                 client_id=client_id, model=model, chosen=chosen or {})
 
 
-def _message_send(*, user, conversation_id, content, client_id, model) -> Opened:
+def _message_send(*, user, conversation_id, content, client_id, model, chosen) -> Opened:
     now = timezone.now()
     _lock_user(user)
     conversation = _lock_conversation(conversation_id)
     created = titled = False
+    settings_changed = []
     if conversation is None:
-        conversation = Conversation.objects.create(
-            id=conversation_id, owner=user, title=make_title(content), created_at=now, updated_at=now
-        )
+        conversation = Conversation(id=conversation_id, owner=user, title=make_title(content),
+                                    created_at=now, updated_at=now)
+        choices.settle_new(conversation, user=user, chosen=chosen)
+        conversation.save(force_insert=True)
         created = titled = True
     elif conversation.owner_id != user.pk:
         raise NotOwner
@@ -124,6 +148,9 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
         earlier = conversation.messages.filter(client_id=client_id).first()
         if earlier is not None:
             return Opened(conversation, earlier, None)
+    if chosen and not created:
+        settings_changed = choices.settle_existing(conversation, user=user, chosen=chosen)
+    model = model or choices.answer_model(conversation)  # a withdrawn model is refused here
     question = Message.objects.create(
         conversation=conversation, role=Message.Role.USER, content=content,
         client_id=client_id, created_at=now, updated_at=now,
@@ -132,18 +159,23 @@ def _message_send(*, user, conversation_id, content, client_id, model) -> Opened
     # transaction, so nothing is stored.
     answer = _open_answer(conversation, question, model, now)
     if not created:  # a new conversation was created with its title and activity
-        fields = ["updated_at"]
+        fields = ["updated_at", *settings_changed]
         if not conversation.title:
             conversation.title = make_title(content)
             fields.append("title")
             titled = True
         conversation.updated_at = now
         conversation.save(update_fields=fields)
-    return Opened(conversation, question, answer, conversation_created=created, titled=titled)
+    return Opened(conversation, question, answer, conversation_created=created, titled=titled,
+                  resettled=bool(settings_changed))
 
 
-def answer_regenerate(*, user, conversation_id, model: str) -> Message:
-    """Open a new answer to the last user message; earlier answers stay."""
+def answer_regenerate(*, user, conversation_id, model: str | None = None) -> Message:
+    """Open a new answer to the last user message; earlier answers stay.
+
+    `model`: the id the answer records, by default the conversation's (UnknownModel when
+    it is withdrawn). The answer comes back with its conversation (`answer.conversation`).
+    """
     with transaction.atomic():
         _lock_user(user)
         conversation = _lock_conversation(conversation_id)
@@ -155,7 +187,7 @@ def answer_regenerate(*, user, conversation_id, model: str) -> Message:
         if question is None:
             raise NothingToAnswer
         now = timezone.now()
-        answer = _open_answer(conversation, question, model, now)
+        answer = _open_answer(conversation, question, model or choices.answer_model(conversation), now)
         conversation.updated_at = now
         conversation.save(update_fields=["updated_at"])
         return answer

@@ -155,7 +155,8 @@ def test_detail_has_the_contract_shapes(user, alice):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"conversation", "messages"}
-    assert set(body["conversation"]) == {"id", "title", "created_at", "updated_at"}
+    assert set(body["conversation"]) == {"id", "title", "created_at", "updated_at",
+                                         "model", "system_prompt", "temperature"}  # additions
     assert body["conversation"]["id"] == str(conversation.id)
     question, answer = body["messages"]
     assert set(question) == {"id", "conversation_id", "role", "content", "reasoning", "status", "seq", "error",
@@ -179,7 +180,8 @@ def test_rename_trims_and_returns_the_conversation(user, alice):
     response = patch(alice, f"/api/conversations/{conversation.id}/", {"title": "  Lisbon, day two  "})
     assert response.status_code == 200
     assert response.json()["title"] == "Lisbon, day two"
-    assert set(response.json()) == {"id", "title", "created_at", "updated_at"}
+    assert set(response.json()) == {"id", "title", "created_at", "updated_at",
+                                    "model", "system_prompt", "temperature"}  # additions
     conversation.refresh_from_db()
     assert conversation.title == "Lisbon, day two"
 

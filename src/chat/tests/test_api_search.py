@@ -58,7 +58,8 @@ def test_newest_activity_first_with_summary_fields(user, alice):
     assert ids(body["items"]) == [str(new.id), str(old.id)]
     assert body["next_cursor"] is None
     summary = body["items"][1]
-    assert set(summary) == {"id", "title", "created_at", "updated_at", "message_count", "preview"}
+    assert set(summary) == {"id", "title", "created_at", "updated_at", "message_count", "preview",
+                            "model", "system_prompt", "temperature"}  # additions
     assert (summary["title"], summary["message_count"], summary["preview"]) == ("Old", 2, "first answer")
     empty = make_conversation(user, "Empty", when=base + timedelta(minutes=9))
     assert page(alice)["items"][0] == {**page(alice)["items"][0], "id": str(empty.id), "message_count": 0,
