@@ -13,6 +13,7 @@ TITLE_INSTRUCTION = (
 )
 EXCERPT_CHARS = 2000  # of the question and of the answer: a title needs no more
 TITLE_MAX = 60
+READ_MAX = 400  # characters of the reply read at most
 
 
 def title_request(question: str, answer: str) -> list[tuple[str, str]]:
@@ -27,12 +28,16 @@ def title_request(question: str, answer: str) -> list[tuple[str, str]]:
 async def ask_title(provider: Provider, question: str, answer: str) -> str:
     """The model's title, cleaned (one line, no quotes, at most TITLE_MAX characters); ""
     when it gave nothing usable. Raises UpstreamError as stream() does."""
-    parts = []
+    text = ""
     async with aclosing(provider.stream(title_request(question, answer))) as stream:
         async for item in stream:
             if isinstance(item, Chunk) and item.part == "content":
-                parts.append(item.text)
-    return clean_title("".join(parts))
+                text += item.text
+                # The first line is the title: a model that goes on is not waited for
+                # (leaving the loop closes the request).
+                if "\n" in text.lstrip() or len(text) > READ_MAX:
+                    break
+    return clean_title(text)
 
 
 def clean_title(text: str) -> str:

@@ -8,7 +8,9 @@ import type {
   Conversation,
   ConversationDetail,
   ConversationPage,
+  ConversationSettings,
   Me,
+  ModelCatalogue,
 } from './protocol';
 
 export class ApiError extends Error {
@@ -78,6 +80,17 @@ export function getConversation(id: string): Promise<ConversationDetail> {
 
 export function renameConversation(id: string, title: string): Promise<Conversation> {
   return request('PATCH', `/api/conversations/${id}/`, { title });
+}
+
+export function updateConversationSettings(
+  id: string,
+  settings: Partial<ConversationSettings>,
+): Promise<Conversation> {
+  return request('PATCH', `/api/conversations/${id}/`, settings);
+}
+
+export function getModels(): Promise<ModelCatalogue> {
+  return request('GET', '/api/models/');
 }
 
 export function deleteConversation(id: string): Promise<void> {

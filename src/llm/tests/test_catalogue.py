@@ -107,3 +107,10 @@ async def test_title_requests_and_cleaning(upstream):
     provider = get_provider(LLMConfig("openai", base_url=upstream.base_url, max_retries=0, timeout=5))
     assert await ask_title(provider, "Q", "A") == "Sorting lists in Python"
     assert clean_title("x " * 50).endswith("…") and len(clean_title("x " * 50)) <= 61
+
+
+async def test_a_title_is_read_to_its_first_line_only(upstream):
+    upstream.enqueue(Scenario.words("Short title\n" + "and a long essay after it " * 200, delay=0.01))
+    provider = get_provider(LLMConfig("openai", base_url=upstream.base_url, max_retries=0, timeout=5))
+    assert await ask_title(provider, "Q", "A") == "Short title"
+    assert await upstream.async_wait_for_client_close(timeout=2)  # the request was closed early

@@ -4,7 +4,7 @@
  * survives reconnects (each written at most once per connection, and only while the
  * server has not confirmed it; client_id makes a resend idempotent anyway).
  */
-import { parseServerFrame, type ClientFrame } from '../../lib/protocol';
+import { parseServerFrame, type ClientFrame, type ConversationSettings } from '../../lib/protocol';
 import { ReconnectingSocket, type ConnectionState } from '../../lib/reconnectingSocket';
 import { newUuid } from '../../lib/uuid';
 import { applyFrame, initialChatState, type ChatAction, type ChatState } from './reducer';
@@ -74,9 +74,13 @@ export class ChatConnection {
     this.frameRequest = null;
   }
 
-  /** Queue a user message; it is written now if connected, else after the next snapshot. */
-  sendMessage(content: string, clientId: string = newUuid()): string {
-    this.dispatch({ type: 'local.pending', send: { client_id: clientId, content } });
+  /**
+   * Queue a user message; it is written now if connected, else after the next snapshot.
+   * `settings` go with it (a new chat's first message carries the model picked for it).
+   */
+  sendMessage(content: string, clientId: string = newUuid(), settings?: Partial<ConversationSettings>): string {
+    const send = settings ? { client_id: clientId, content, settings } : { client_id: clientId, content };
+    this.dispatch({ type: 'local.pending', send });
     this.flushOutbox();
     return clientId;
   }
@@ -131,7 +135,12 @@ export class ChatConnection {
     if (this.awaitingSnapshot || this.view.connection !== 'online') return;
     for (const send of this.view.chat.pending) {
       if (this.writtenOnThisConnection.has(send.client_id)) continue;
-      const frame: ClientFrame = { type: 'message.send', content: send.content, client_id: send.client_id };
+      const frame: ClientFrame = {
+        type: 'message.send',
+        content: send.content,
+        client_id: send.client_id,
+        ...send.settings,
+      };
       if (!this.write(frame)) return;
       this.writtenOnThisConnection.add(send.client_id);
     }

@@ -6,11 +6,20 @@
  * duplicate (ignored) and a higher one is a gap: the result carries `gap: true` and the
  * caller asks the server for a fresh snapshot.
  */
-import { ERROR_UNAVAILABLE, type Conversation, type ErrorFrame, type Message, type ServerFrame } from '../../lib/protocol';
+import {
+  ERROR_UNAVAILABLE,
+  type Conversation,
+  type ConversationSettings,
+  type ErrorFrame,
+  type Message,
+  type ServerFrame,
+} from '../../lib/protocol';
 
 export interface PendingSend {
   client_id: string;
   content: string;
+  /** Settings chosen before a new chat's first send: they go with it (and with resends). */
+  settings?: Partial<ConversationSettings>;
 }
 
 export interface ChatState {

@@ -5,7 +5,7 @@ import {
   setConversationStreaming,
   useAuthLost,
 } from '../../lib/liveState';
-import { CLOSE_NOT_LOGGED_IN } from '../../lib/protocol';
+import { CLOSE_NOT_LOGGED_IN, type ConversationSettings } from '../../lib/protocol';
 import { ChatConnection, type ChatView } from './chatConnection';
 import { streamingMessage } from './reducer';
 
@@ -53,7 +53,8 @@ export function useConversationSocket(conversationId: string) {
 
   const actions = useMemo(
     () => ({
-      send: (content: string) => connection.sendMessage(content),
+      send: (content: string, settings?: Partial<ConversationSettings>) =>
+        connection.sendMessage(content, undefined, settings),
       stop: () => connection.stopGeneration(),
       regenerate: () => connection.regenerate(),
       dismissError: () => connection.dismissError(),
