@@ -15,7 +15,7 @@ export function ModelPicker({ catalogue, value, onChange, disabled }: ModelPicke
   return (
     <select
       aria-label="Model"
-      className="max-w-48 truncate rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900"
+      className="max-w-32 truncate rounded-md sm:max-w-48 border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900"
       value={value}
       disabled={disabled}
       onChange={(event) => onChange(event.target.value)}
