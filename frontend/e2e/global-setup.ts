@@ -136,6 +136,16 @@ export default async function globalSetup() {
       LLM_API_KEY: 'x',
       LLM_MODEL: 'fake-model',
       LLM_MAX_RETRIES: '0',
+      // Two models to pick from (settings.e2e.ts): the fake upstream, the default, and the
+      // offline terse demo model, whose answer says which prompt and temperature reached it.
+      LLM_MODELS: JSON.stringify([
+        { id: 'fake-model', label: 'Fake upstream', provider: 'deepseek', model: 'fake-model',
+          base_url: `http://127.0.0.1:${upstreamPort}/v1`, api_key: 'x' },
+        { id: 'demo-terse', label: 'Demo (terse)', provider: 'demo', model: 'demo-terse' },
+      ]),
+      // The fake upstream's one long answer would also be every chat's title: the specs
+      // check first-message titles; titles by the model have their pytest tests.
+      CHAT_TITLES_BY_MODEL: '0',
       CHAT_RATE_LIMIT: '1000/m',
       // nginx, when it runs, passes the browser's address on from 127.0.0.1.
       DJANGO_TRUSTED_PROXIES: '127.0.0.1',

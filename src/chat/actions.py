@@ -12,9 +12,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.sessions import session_user_id
-from llm import provider_from_settings, tokens
+from llm import catalogue, tokens
 
-from . import fanout, protocol, recovery, selectors, services
+from . import choices, fanout, protocol, recovery, selectors, services, titles
 from .generation import Answer, accepting, launch
 from .models import Message
 from .protocol import ProtocolError
@@ -130,8 +130,10 @@ def too_many_answers(client_id: str | None = None) -> ProtocolError:
 
 # --- sending, regenerating, stopping ----------------------------------------------------------
 def _refuse_beyond_context(send: protocol.MessageSend) -> None:
-    """A question that cannot fit the model's window beside the system prompt is refused."""
-    prompt = [("system", settings.CHAT_SYSTEM_PROMPT)] if settings.CHAT_SYSTEM_PROMPT else []
+    """A question that cannot fit the model's window beside the system prompt is refused.
+    (The prompt counted is the operator's and the one this send sets, if any.)"""
+    system = choices.system_prompt(send.settings.get("system_prompt", ""))
+    prompt = [("system", system)] if system else []
     needed, budget = tokens.needed([*prompt, ("user", send.content)]), selectors.context_budget()
     if needed > budget:
         raise ProtocolError(
@@ -140,18 +142,29 @@ def _refuse_beyond_context(send: protocol.MessageSend) -> None:
         )
 
 
-def _open_send(*, user, conversation_id, send: protocol.MessageSend, model: str):
+def unknown_model(exc: catalogue.UnknownModel, client_id: str | None = None) -> ProtocolError:
+    return ProtocolError(protocol.UNKNOWN_MODEL, str(exc), client_id=client_id)
+
+
+def _answering(answer_row: Message, conversation) -> dict:
+    """How the conversation's answer is asked for: its model's provider (one per model,
+    reused: llm.registry) and its temperature, passed per request."""
+    return {"provider": catalogue.provider(catalogue.resolve(answer_row.model)),
+            "temperature": conversation.temperature}
+
+
+def _open_send(*, user, conversation_id, send: protocol.MessageSend):
     _refuse_beyond_context(send)
     opened = services.message_send(
         user=user, conversation_id=conversation_id, content=send.content,
-        client_id=send.client_id, model=model,
+        client_id=send.client_id, chosen=send.settings,
         parent_id=send.parent_id if send.parent_given else services.SHOWN_BRANCH,
     )
     if opened.duplicate:
         return opened, None
     context = selectors.answer_context(
         conversation_id=conversation_id, question=opened.user_message,
-        system_prompt=settings.CHAT_SYSTEM_PROMPT,
+        system_prompt=choices.system_prompt(opened.conversation.system_prompt),
         # A conversation created by this send holds only the question: no need to read it.
         earlier=[] if opened.conversation_created else None,
     )
@@ -215,11 +228,15 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
                 conversation_id=conversation_id, client_id=send.client_id)) is not None:
             return _repeat(user, earlier)
         raise busy(send.client_id)
+    try:
+        # Also builds the catalogue's providers: a misconfigured one fails before anything is stored.
+        choices.check_offered(send.settings)
+    except catalogue.UnknownModel as exc:
+        raise unknown_model(exc, send.client_id) from None
     await check_rate(user, send.client_id)
-    provider = provider_from_settings()
     try:
         opened, context = await database_sync_to_async(_open_send)(
-            user=user, conversation_id=conversation_id, send=send, model=provider.model
+            user=user, conversation_id=conversation_id, send=send
         )
     except services.Busy:  # lost a race with another send
         raise busy(send.client_id) from None
@@ -227,15 +244,20 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         raise too_many_answers(send.client_id) from None
     except services.NoSuchMessage:
         raise no_such_parent(send.client_id) from None
+    except catalogue.UnknownModel as exc:  # the conversation keeps a withdrawn model
+        raise unknown_model(exc, send.client_id) from None
     if opened.duplicate:
         return opened
-    answer = Answer(answer=opened.answer, owner_id=user.pk, context=context, provider=provider)
+    answer = Answer(answer=opened.answer, owner_id=user.pk, context=context,
+                    **_answering(opened.answer, opened.conversation))
     await _prepare(answer)
     frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
-    if opened.conversation_created or opened.titled:
+    if opened.conversation_created or opened.titled or opened.resettled:
         frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
     await fanout.publish(user.pk, conversation_id, *frames)
     await launch(answer)
+    if opened.conversation_created and settings.CHAT_TITLES_BY_MODEL:  # the first answer: its model titles the chat
+        titles.title_after(answer, question=send.content)
     return opened
 
 
@@ -244,12 +266,11 @@ def no_such_parent(client_id: str | None = None) -> ProtocolError:
                          client_id=client_id)
 
 
-def _open_regenerate(*, user, conversation_id, model: str, message_id=None):
-    answer = services.answer_regenerate(user=user, conversation_id=conversation_id, model=model,
-                                        message_id=message_id)
+def _open_regenerate(*, user, conversation_id, message_id=None):
+    answer = services.answer_regenerate(user=user, conversation_id=conversation_id, message_id=message_id)
     context = selectors.answer_context(
         conversation_id=conversation_id, question=answer.parent,
-        system_prompt=settings.CHAT_SYSTEM_PROMPT,
+        system_prompt=choices.system_prompt(answer.conversation.system_prompt),
     )
     services.answer_note_context(answer=answer, omitted=context.omitted)
     return answer, context.messages
@@ -263,10 +284,10 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
     if await repair_orphans(user.pk, conversation_id):
         raise busy()
     await check_rate(user)
-    provider = provider_from_settings()
+    catalogue.catalogue()  # builds the providers: a misconfigured one fails before anything is stored
     try:
         answer_row, context = await database_sync_to_async(_open_regenerate)(
-            user=user, conversation_id=conversation_id, model=provider.model, message_id=message_id
+            user=user, conversation_id=conversation_id, message_id=message_id
         )
     except services.Busy:
         raise busy() from None
@@ -276,7 +297,10 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
         raise ProtocolError(protocol.BAD_REQUEST, "There is no message to answer again yet.") from None
     except services.NoSuchMessage:
         raise ProtocolError(protocol.BAD_REQUEST, "\"message_id\" is no message of this conversation.") from None
-    answer = Answer(answer=answer_row, owner_id=user.pk, context=context, provider=provider)
+    except catalogue.UnknownModel as exc:
+        raise unknown_model(exc) from None
+    answer = Answer(answer=answer_row, owner_id=user.pk, context=context,
+                    **_answering(answer_row, answer_row.conversation))
     await _prepare(answer)
     await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
     await launch(answer)

@@ -6,6 +6,7 @@ Routes live in api_conversations (history, rename, delete, export) and api_sse
 """
 import logging
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
@@ -15,9 +16,11 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security.apikey import APIKeyCookie
 from ninja.utils import check_csrf
 
-from . import api_conversations, api_sse, protocol, services
+from llm import catalogue
+
+from . import api_conversations, api_sse, choices, protocol, services
 from .api_errors import PROTOCOL_STATUS, STATUS_CODES, ApiError, error_response, not_found
-from .api_schemas import ErrorOut, MeOut
+from .api_schemas import ErrorOut, MeOut, ModelsOut
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,14 @@ def _internal(request, exc):
          summary="Who is logged in (an addition to the contract)")
 async def me(request):
     return {"username": request.auth.get_username()}
+
+
+@api.get("/models/", response={200: ModelsOut, 401: ErrorOut}, tags=["session"],
+         summary="The models users may pick, and what a new chat takes (an addition to the contract)")
+async def models(request):
+    entries = catalogue.catalogue()
+    default = await database_sync_to_async(choices.last_choice)(user=request.auth)
+    return {"models": [{"id": e.id, "label": e.label} for e in entries.values()], "default": default}
 
 
 api.add_router("/conversations/", api_conversations.router)

@@ -5,7 +5,9 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from ninja import Query, Router, Status
 
-from . import actions, history, protocol
+from llm.catalogue import UnknownModel
+
+from . import actions, choices, history, protocol
 from .api_errors import ApiError, not_found
 from .api_schemas import (
     BranchSwitchIn,
@@ -72,17 +74,32 @@ async def conversation_detail(request, conversation_id: UUID):
 
 
 @router.patch("{conversation_id}/", response={200: ConversationOut, 400: ErrorOut, **ERRORS},
-              summary="Rename, pin, archive or file a conversation; open sockets get conversation.updated")
+              summary="Rename, pin, archive, file a conversation or change its settings; open sockets get conversation.updated")
 async def conversation_rename(request, conversation_id: UUID, body: ConversationPatchIn):
     fields = body.model_dump(exclude_unset=True)
+    chosen = protocol.parse_settings(fields)
     organize = {name: fields[name] for name in ("pinned", "archived", "folder_id") if name in fields}
+    # All or nothing: what can refuse (another user's folder, an unknown model) is checked
+    # before anything changes.
+    if organize.get("folder_id") is not None and not await database_sync_to_async(history.folder_is_users)(
+            user=request.auth, folder_id=organize["folder_id"]):
+        raise ApiError(400, "bad_request", "folder_id is not one of your folders.")
     conversation = None
-    if organize:  # first: a folder that is not the user's refuses the whole request
+    if chosen:  # an unknown model refuses the whole request, the title included
+        try:
+            conversation = await database_sync_to_async(choices.conversation_settings_update)(
+                user=request.auth, conversation_id=conversation_id, chosen=chosen
+            )
+        except UnknownModel as exc:
+            raise ApiError(422, protocol.UNKNOWN_MODEL, str(exc)) from None
+        if conversation is None:
+            raise not_found()
+    if organize:
         try:
             conversation = await database_sync_to_async(history.conversation_organize)(
                 user=request.auth, conversation_id=conversation_id, **organize
             )
-        except history.NoSuchFolder:
+        except history.NoSuchFolder:  # deleted since the check
             raise ApiError(400, "bad_request", "folder_id is not one of your folders.") from None
         if conversation is None:
             raise not_found()

@@ -13,6 +13,7 @@ PROTOCOL_STATUS = {
     protocol.INTERNAL: 500,
     protocol.TOO_LARGE: 413,
     protocol.UNAVAILABLE: 503,
+    protocol.UNKNOWN_MODEL: 422,
 }
 STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 409: "busy", 413: protocol.TOO_LARGE, 422: "invalid", 429: "rate_limited",

@@ -40,6 +40,9 @@ class ConversationOut(Schema):
     pinned: bool
     archived: bool
     folder_id: str | None
+    model: str | None = Field(..., description="Id of the conversation's model (GET /api/models/); null: the default.")
+    system_prompt: str = Field(..., description="The conversation's own system prompt, after CHAT_SYSTEM_PROMPT.")
+    temperature: float | None = Field(..., description="0 to 2; null: the model's default.")
 
 
 class ConversationSummaryOut(ConversationOut):
@@ -83,8 +86,25 @@ class MeOut(Schema):
     username: str
 
 
+class ModelOut(Schema):
+    id: str
+    label: str
+
+
+class ChoiceOut(Schema):
+    model: str
+    system_prompt: str
+    temperature: float | None
+
+
+class ModelsOut(Schema):
+    models: list[ModelOut] = Field(..., description="The models users may pick; the first is the default.")
+    default: ChoiceOut = Field(..., description="What a new chat of this user takes: their last choice.")
+
+
 class ConversationPatchIn(Schema):
-    """Any of the fields; only those given change."""
+    """Any of the fields; only those given change. The settings are checked by
+    chat.protocol.parse_settings, as in message.send."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -92,11 +112,15 @@ class ConversationPatchIn(Schema):
     pinned: bool | None = Field(None, description="Pinned conversations top the sidebar.")
     archived: bool | None = Field(None, description="Archived ones leave the sidebar; the history page and search still find them.")
     folder_id: UUID | None = Field(None, description="One of the user's folders; null: no folder.")
+    model: str | None = Field(None, description="A model id of GET /api/models/.")
+    system_prompt: str | None = Field(None, description=f"At most {protocol.SYSTEM_PROMPT_MAX} characters; \"\": none.")
+    temperature: float | None = Field(None, description="0 to 2 (kept to 0.1 steps); null: the model's default.")
 
     @model_validator(mode="after")
     def _something(self):
         if not self.model_fields_set:
-            raise ValueError("nothing to change: give title, pinned, archived or folder_id")
+            raise ValueError("nothing to change: give title, model, system_prompt, temperature, pinned, "
+                             "archived or folder_id")
         for name in ("pinned", "archived"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} must be true or false")
@@ -126,6 +150,10 @@ class MessageSendIn(Schema):
     client_id: str | None = Field(None, description="Makes the send idempotent per conversation (at most 100 characters).")
     parent_id: str | None = Field(None, description="The answer the question follows (null: a new first message, "
                                   "as an edit of the first one); not given: the shown branch goes on.")
+    # Additions: the conversation's settings from this send on (as in PATCH .../<id>/).
+    model: str | None = Field(None, description="A model id of GET /api/models/; unknown: 422 unknown_model.")
+    system_prompt: str | None = Field(None, description="The conversation's own system prompt.")
+    temperature: float | None = Field(None, description="0 to 2; null: the model's default.")
 
 
 class BranchSwitchIn(Schema):

@@ -44,12 +44,14 @@ class Segment:
 
 
 class Answer:
-    def __init__(self, *, answer: Message, owner_id, context: list[tuple[str, str]], provider: Provider):
+    def __init__(self, *, answer: Message, owner_id, context: list[tuple[str, str]], provider: Provider,
+                 temperature: float | None = None):
         self.id = str(answer.id)
         self.owner_id = owner_id  # frames go to the owner's group only (see fanout)
         self.conversation_id = str(answer.conversation_id)
         self.context = context
         self.provider = provider
+        self.temperature = temperature  # the conversation's; None: the model's default
         self.text = {"content": [], "reasoning": []}
         self.seq = 0
         self.pending: list[Segment] = []  # not yet published
@@ -122,7 +124,9 @@ class Answer:
     # --- upstream -------------------------------------------------------------------
     async def _read_upstream(self) -> None:
         try:
-            async with contextlib.aclosing(self.provider.stream(self.context)) as stream:
+            async with contextlib.aclosing(
+                self.provider.stream(self.context, temperature=self.temperature)
+            ) as stream:
                 async for item in stream:
                     if isinstance(item, Usage):
                         self.usage = item

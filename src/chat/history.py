@@ -24,6 +24,10 @@ PAGE_MAX = 100
 PREVIEW_CHARS = 160
 Q_MAX = 200
 TITLE_MAX = Conversation._meta.get_field("title").max_length
+# What protocol.conversation_json reads (a deferred field would cost a query per row).
+# What conversation_json reads: a list page loads only these (no N+1 on deferred fields).
+CONVERSATION_FIELDS = ("id", "title", "created_at", "updated_at", "model", "system_prompt", "temperature",
+                       "active_leaf", "pinned_at", "archived_at", "folder")
 
 
 class BadCursor(ValueError):
@@ -82,7 +86,7 @@ def conversation_page(*, user, q: str = "", limit: int = PAGE_DEFAULT, cursor: s
         # The redundant `<=` gives the index a range to start from; the OR alone is a filter.
         rows = rows.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=ident),
                            updated_at__lte=updated_at)
-    page = list(rows.order_by("-updated_at", "-id").only("id", "title", "created_at", "updated_at", "active_leaf", "pinned_at", "archived_at", "folder")[:limit + 1])
+    page = list(rows.order_by("-updated_at", "-id").only(*CONVERSATION_FIELDS)[:limit + 1])
     more = len(page) > limit
     page = page[:limit]
     details = _page_details([c.id for c in page], q)
@@ -149,6 +153,12 @@ class NoSuchFolder(Exception):
 KEEP = object()  # conversation_organize: leave the folder as it is
 
 
+def folder_is_users(*, user, folder_id) -> bool:
+    # The folder's model through the field: chat does not import the folders app.
+    folders = Conversation._meta.get_field("folder").related_model.objects
+    return folders.filter(id=folder_id, owner=user).exists()
+
+
 def conversation_organize(*, user, conversation_id, pinned: bool | None = None, archived: bool | None = None,
                           folder_id=KEEP) -> Conversation | None:
     """Pin or unpin, archive or unarchive, file into a folder (None: unfile); only what is
@@ -161,9 +171,7 @@ def conversation_organize(*, user, conversation_id, pinned: bool | None = None, 
     if archived is not None:
         fields["archived_at"] = now if archived else None
     if folder_id is not KEEP:
-        # The folder's model through the field: chat does not import the folders app.
-        folders = Conversation._meta.get_field("folder").related_model.objects
-        if folder_id is not None and not folders.filter(id=folder_id, owner=user).exists():
+        if folder_id is not None and not folder_is_users(user=user, folder_id=folder_id):
             raise NoSuchFolder
         fields["folder_id"] = folder_id
     rows = Conversation.objects.filter(id=conversation_id, owner=user)
@@ -181,8 +189,10 @@ def conversation_organize(*, user, conversation_id, pinned: bool | None = None, 
 
 
 def conversation_rename(*, user, conversation_id, title: str) -> Conversation | None:
-    """Set a title (already validated); None when the user has no such conversation."""
-    if not Conversation.objects.filter(id=conversation_id, owner=user).update(title=title):
+    """Set a title (already validated); None when the user has no such conversation.
+    The model never retitles it after this (title_source `user`, chat.titles)."""
+    if not Conversation.objects.filter(id=conversation_id, owner=user).update(
+            title=title, title_source=Conversation.TitleSource.USER):
         return None
     return Conversation.objects.get(id=conversation_id)
 

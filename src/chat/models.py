@@ -8,6 +8,11 @@ from django.utils import timezone
 
 
 class Conversation(models.Model):
+    class TitleSource(models.TextChoices):
+        FIRST_MESSAGE = "first_message"  # made from the first question; the model may replace it
+        MODEL = "model"  # asked of the conversation's model (chat.titles)
+        USER = "user"  # a rename: never overwritten
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
@@ -28,6 +33,14 @@ class Conversation(models.Model):
     folder = models.ForeignKey(
         "folders.Folder", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
     )
+    # Settings (db_default: rows inserted by raw SQL need no value either). `model` is an id
+    # of llm.catalogue; "" is the catalogue's default (conversations older than the picker).
+    model = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # Put after CHAT_SYSTEM_PROMPT in the one system message (chat.selectors.system_prompt).
+    system_prompt = models.TextField(blank=True, default="", db_default="")
+    temperature = models.FloatField(null=True, blank=True)  # None: the model's default
+    title_source = models.CharField(max_length=16, choices=TitleSource.choices,
+                                    default=TitleSource.FIRST_MESSAGE, db_default=TitleSource.FIRST_MESSAGE)
 
     class Meta:
         # "My conversations, newest activity first", keyset-paginated on (updated_at, id).
@@ -110,3 +123,17 @@ class Message(models.Model):
         if self.input_tokens is None and self.output_tokens is None:
             return None
         return {"input_tokens": self.input_tokens or 0, "output_tokens": self.output_tokens or 0}
+
+
+class ChatPreference(models.Model):
+    """A user's last choice of model, system prompt and temperature: a new chat takes it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="chat_preference")
+    model = models.CharField(max_length=200, blank=True, default="")
+    system_prompt = models.TextField(blank=True, default="")
+    temperature = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.user_id}: {self.model or 'default model'}"

@@ -7,10 +7,12 @@ below, so their shapes cannot drift apart between the socket and SSE transports.
 import json
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+
+from llm.catalogue import normalize_temperature
 
 # --- Error codes (contract: "Error codes") -----------------------------------------
 BAD_REQUEST = "bad_request"
@@ -22,6 +24,9 @@ INTERNAL = "internal"
 # Addition: this server process is shutting down (SIGTERM) and starts no new answer; nothing
 # was stored. Send again on another connection (over HTTP: 503 with Retry-After).
 UNAVAILABLE = "unavailable"
+# Addition: a model the server does not offer (never did, or the operator withdrew it);
+# nothing was stored. Pick another (GET /api/models/).
+UNKNOWN_MODEL = "unknown_model"
 # HTTP API only: a request body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (HTTP 413).
 TOO_LARGE = "too_large"
 
@@ -48,6 +53,10 @@ CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_SERVICE_RESTART = 1012
 
 CLIENT_ID_MAX = 100
+MODEL_ID_MAX = 200
+SYSTEM_PROMPT_MAX = 8000  # characters of a conversation's own system prompt
+# A conversation's settings, given in message.send (addition) and PATCH .../<id>/.
+SETTINGS_FIELDS = ("model", "system_prompt", "temperature")
 
 
 class ProtocolError(Exception):
@@ -71,6 +80,9 @@ class MessageSend:
     # (parent_given False): it continues the conversation's shown branch.
     parent_id: uuid.UUID | None = None
     parent_given: bool = False
+    # Addition: the conversation's settings to use from this send on, those given only
+    # (model: str, system_prompt: str, temperature: float | None); see parse_settings.
+    settings: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -156,7 +168,7 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
         raise ProtocolError(
             BAD_REQUEST, f"\"client_id\" must be a non-empty string of at most {CLIENT_ID_MAX} characters."
         )
-    _reject_unknown(body, {"type", "content", "client_id", "parent_id"}, client_id=client_id)
+    _reject_unknown(body, {"type", "content", "client_id", "parent_id", *SETTINGS_FIELDS}, client_id=client_id)
     parent_id = _message_id(body, "parent_id", required=False, client_id=client_id)
     content = body.get("content")
     if not isinstance(content, str):
@@ -175,7 +187,36 @@ def parse_message_send(body: dict[str, Any]) -> MessageSend:
             client_id=client_id,
         )
     return MessageSend(content=content, client_id=client_id, parent_id=parent_id,
-                       parent_given="parent_id" in body)
+                       parent_given="parent_id" in body, settings=parse_settings(body, client_id=client_id))
+
+
+def parse_settings(body: dict[str, Any], *, client_id: str | None = None) -> dict:
+    """The settings fields `body` holds, checked: `model` a non-empty id (whether it is
+    offered is the action's check), `system_prompt` a string ("" for none), `temperature`
+    a number in 0..2 (kept to 0.1 steps) or null for the model's default."""
+    chosen = {}
+    if "model" in body:
+        model = body["model"]
+        if not isinstance(model, str) or not model.strip() or len(model) > MODEL_ID_MAX or unstorable(model):
+            raise ProtocolError(BAD_REQUEST, f"\"model\" must be a model id of 1 to {MODEL_ID_MAX} characters.",
+                                client_id=client_id)
+        chosen["model"] = model
+    if "system_prompt" in body:
+        prompt = body["system_prompt"]
+        if not isinstance(prompt, str) or unstorable(prompt):
+            raise ProtocolError(BAD_REQUEST, "\"system_prompt\" must be a string without NUL characters.",
+                                client_id=client_id)
+        if len(prompt) > SYSTEM_PROMPT_MAX:
+            raise ProtocolError(TOO_LONG, f"The system prompt has {len(prompt)} characters; "
+                                f"the limit is {SYSTEM_PROMPT_MAX}.", client_id=client_id)
+        chosen["system_prompt"] = "" if is_blank(prompt) else prompt
+    if "temperature" in body:
+        try:
+            chosen["temperature"] = normalize_temperature(body["temperature"])
+        except ValueError as exc:
+            raise ProtocolError(BAD_REQUEST, str(exc).replace("temperature", '"temperature"', 1),
+                                client_id=client_id) from None
+    return chosen
 
 
 # Characters that show nothing but are not whitespace to str.strip(): fillers of the
@@ -219,6 +260,10 @@ def conversation_json(conversation) -> dict:
         "pinned": conversation.pinned_at is not None,
         "archived": conversation.archived_at is not None,
         "folder_id": str(conversation.folder_id) if conversation.folder_id else None,
+        # Additions (docs/protocol.md): the conversation's settings; model null is the default.
+        "model": conversation.model or None,
+        "system_prompt": conversation.system_prompt,
+        "temperature": conversation.temperature,
     }
 
 

@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from llm import Usage
 
-from . import tree
+from . import choices, tree
 from .models import Conversation, Message
 
 TITLE_MAX = 60
+TITLE_MODEL_MAX = Conversation._meta.get_field("title").max_length
 # The error of an answer whose server process stopped while it was being written.
 INTERRUPTED_ERROR = "The server stopped while this answer was being written."
 
@@ -57,6 +58,7 @@ class Opened:
     answer: Message | None  # None when client_id repeated an earlier send
     conversation_created: bool = False
     titled: bool = False
+    resettled: bool = False  # the send changed the conversation's settings
 
     @property
     def duplicate(self) -> bool:
@@ -72,6 +74,19 @@ def make_title(content: str) -> str:
         cut = line[:TITLE_MAX].rsplit(" ", 1)[0] or line[:TITLE_MAX]
         line = cut.rstrip(" ,.;:") + "…"
     return line or "New chat"
+
+
+def conversation_title_by_model(*, conversation_id, title: str) -> Conversation | None:
+    """Put the model's title on a conversation that still has its first-message title.
+
+    One conditional UPDATE: a rename (title_source `user`), even one that landed while the
+    model was being asked, is never overwritten. None when nothing was changed.
+    """
+    if not Conversation.objects.filter(
+        id=conversation_id, title_source=Conversation.TitleSource.FIRST_MESSAGE
+    ).update(title=title[:TITLE_MODEL_MAX], title_source=Conversation.TitleSource.MODEL):
+        return None
+    return Conversation.objects.filter(id=conversation_id).first()
 
 
 def _lock_conversation(conversation_id) -> Conversation | None:
@@ -104,17 +119,19 @@ def _open_answer(conversation: Conversation, parent: Message, model: str, now) -
     )
 
 
-def message_send(*, user, conversation_id, content: str, client_id: str | None, model: str,
-                 parent_id=SHOWN_BRANCH) -> Opened:
+def message_send(*, user, conversation_id, content: str, client_id: str | None,
+                 model: str | None = None, chosen: dict | None = None, parent_id=SHOWN_BRANCH) -> Opened:
     """Store a user message (creating the conversation on first send) and open its answer.
 
     The question follows `parent_id`, an answer of this conversation (None: a new first
     message, i.e. an edit of the first one); by default it continues the shown branch. The
-    new answer becomes the shown branch's end. Raises NoSuchMessage for a parent that is not
-    an answer of this conversation.
+    new answer becomes the shown branch's end. `chosen`: settings to keep from now on
+    (chat.choices); `model`: the id the answer records, by default the conversation's model.
+    Raises NoSuchMessage for a parent that is not an answer of this conversation, and
+    llm.catalogue.UnknownModel (a model not offered, chosen or kept); nothing is stored then.
     """
     kwargs = dict(user=user, conversation_id=conversation_id, content=content, client_id=client_id,
-                  model=model, parent_id=parent_id)
+                  model=model, chosen=chosen or {}, parent_id=parent_id)
     try:
         with transaction.atomic():
             return _message_send(**kwargs)
@@ -144,15 +161,17 @@ def _question_parent(conversation: Conversation, parent_id) -> Message | None:
     return parent
 
 
-def _message_send(*, user, conversation_id, content, client_id, model, parent_id) -> Opened:
+def _message_send(*, user, conversation_id, content, client_id, model, chosen, parent_id) -> Opened:
     now = timezone.now()
     _lock_user(user)
     conversation = _lock_conversation(conversation_id)
     created = titled = False
+    settings_changed = []
     if conversation is None:
-        conversation = Conversation.objects.create(
-            id=conversation_id, owner=user, title=make_title(content), created_at=now, updated_at=now
-        )
+        conversation = Conversation(id=conversation_id, owner=user, title=make_title(content),
+                                    created_at=now, updated_at=now)
+        choices.settle_new(conversation, user=user, chosen=chosen)
+        conversation.save(force_insert=True)
         created = titled = True
     elif conversation.owner_id != user.pk:
         raise NotOwner
@@ -160,9 +179,12 @@ def _message_send(*, user, conversation_id, content, client_id, model, parent_id
         earlier = conversation.messages.filter(client_id=client_id).first()
         if earlier is not None:
             return Opened(conversation, earlier, None)
-    parent = None if created else _question_parent(conversation, parent_id)
     if created and parent_id not in (SHOWN_BRANCH, None):
         raise NoSuchMessage  # a new conversation holds no answer to follow
+    parent = None if created else _question_parent(conversation, parent_id)
+    if chosen and not created:
+        settings_changed = choices.settle_existing(conversation, user=user, chosen=chosen)
+    model = model or choices.answer_model(conversation)  # a withdrawn model is refused here
     question = Message.objects.create(
         conversation=conversation, role=Message.Role.USER, content=content, parent=parent,
         client_id=client_id, created_at=now, updated_at=now,
@@ -170,21 +192,24 @@ def _message_send(*, user, conversation_id, content, client_id, model, parent_id
     # Busy and the answer cap are checked here; a refusal rolls the question back with the
     # transaction, so nothing is stored.
     answer = _open_answer(conversation, question, model, now)
-    fields = ["updated_at", "active_leaf"]
+    fields = ["updated_at", "active_leaf", *settings_changed]
     if not conversation.title:
         conversation.title = make_title(content)
         fields.append("title")
         titled = True
     conversation.updated_at, conversation.active_leaf = now, answer
     conversation.save(update_fields=fields)
-    return Opened(conversation, question, answer, conversation_created=created, titled=titled)
+    return Opened(conversation, question, answer, conversation_created=created, titled=titled,
+                  resettled=bool(settings_changed))
 
 
-def answer_regenerate(*, user, conversation_id, model: str, message_id=None) -> Message:
+def answer_regenerate(*, user, conversation_id, model: str | None = None, message_id=None) -> Message:
     """Open a new answer beside the earlier ones (which stay) and show it.
 
     It answers `message_id`'s question (a question, or an answer whose question is meant);
-    by default the last question of the shown branch.
+    by default the last question of the shown branch. `model`: the id the answer records,
+    by default the conversation's (UnknownModel when it is withdrawn). The answer comes back
+    with its conversation (`answer.conversation`).
     """
     with transaction.atomic():
         _lock_user(user)
@@ -204,7 +229,7 @@ def answer_regenerate(*, user, conversation_id, model: str, message_id=None) -> 
         if question is None:
             raise NothingToAnswer
         now = timezone.now()
-        answer = _open_answer(conversation, question, model, now)
+        answer = _open_answer(conversation, question, model or choices.answer_model(conversation), now)
         conversation.updated_at, conversation.active_leaf = now, answer
         conversation.save(update_fields=["updated_at", "active_leaf"])
         return answer

@@ -45,12 +45,13 @@ from llm import tokens  # noqa: E402
 
 tokens.warm_up()
 
-# The provider's client (HTTP pool, SSL context) is built once, now, not by the first answer.
-# A misconfigured provider is reported by the first send, with a message the user can read.
+# The providers' clients (HTTP pool, SSL context) are built once, now, not by the first
+# answer: one per model of the catalogue (LLM_MODELS). A misconfigured provider is reported
+# by the first send, with a message the user can read.
 try:
-    from llm import provider_from_settings  # noqa: E402
+    from llm import catalogue  # noqa: E402
 
-    provider_from_settings()
+    catalogue.catalogue()
 except Exception as exc:  # noqa: BLE001
     logging.getLogger("chat").warning("LLM provider not ready at start-up: %s", exc)
 

@@ -14,6 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from llm.base import LLMConfig  # the LLM_* defaults (llm.base loads no LangChain)
+from llm.catalogue import parse_models
 
 SRC_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = SRC_DIR.parent
@@ -181,6 +182,13 @@ except json.JSONDecodeError as exc:
     raise ImproperlyConfigured(f"LLM_EXTRA_BODY is not valid JSON: {exc}") from exc
 if LLM_EXTRA_BODY is not None and not isinstance(LLM_EXTRA_BODY, dict):
     raise ImproperlyConfigured("LLM_EXTRA_BODY must be a JSON object.")
+# The models users may pick (llm.catalogue): a JSON list of {id?, label, provider, model?,
+# base_url?, api_key?, extra_body?}; unset, the LLM_* settings above are the one model
+# (with the demo provider: two demo models).
+try:
+    LLM_MODELS = parse_models(env("LLM_MODELS", default=""))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"LLM_MODELS: {exc}") from exc
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=LLMConfig.timeout)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=LLMConfig.max_retries)
 # An upstream that accepts and then says nothing fails after these, retries included.
@@ -196,6 +204,11 @@ if not 0 <= LLM_OUTPUT_RESERVE < LLM_CONTEXT_TOKENS:
 
 # --- Chat ---------------------------------------------------------------------------
 CHAT_SYSTEM_PROMPT = env("CHAT_SYSTEM_PROMPT", default="")
+# Seconds the model may take to title a new conversation (chat.titles); past it the
+# first-message title stays.
+CHAT_TITLE_TIMEOUT = env.float("CHAT_TITLE_TIMEOUT", default=20.0)
+# Ask the model for a title after a new conversation's first answer (chat.titles).
+CHAT_TITLES_BY_MODEL = env.bool("CHAT_TITLES_BY_MODEL", default=True)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/m")
 if not __import__("re").fullmatch(r"\s*\d+\s*/\s*[smh]\s*", CHAT_RATE_LIMIT):
     raise ImproperlyConfigured(f"CHAT_RATE_LIMIT must look like 20/m (N/s, N/m or N/h), not {CHAT_RATE_LIMIT!r}")

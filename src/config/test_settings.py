@@ -12,6 +12,9 @@ os.environ.setdefault("CHAT_RECOVER_ON_START", "0")
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Tests call chat.recovery.reap() themselves; a background task would outlive their loop.
 os.environ.setdefault("CHAT_REAP_INTERVAL", "0")
+# A title request is a second upstream request after a new chat's first answer: the tests
+# of titles (chat/tests/test_titles.py) turn it on; others see one request per answer.
+os.environ.setdefault("CHAT_TITLES_BY_MODEL", "0")
 # Test sockets are not always disconnected; the cap has tests of its own.
 os.environ.setdefault("CHAT_MAX_SOCKETS_PER_USER", "100000")
 

@@ -105,7 +105,8 @@ class LangChainProvider:
             chat_model = self._models[loop] = self._build()
         return chat_model
 
-    async def stream(self, messages: list[tuple[str, str]]) -> AsyncIterator[Chunk | Usage]:
+    async def stream(self, messages: list[tuple[str, str]], *,
+                     temperature: float | None = None) -> AsyncIterator[Chunk | Usage]:
         usage: Usage | None = None
         started = False  # some chunk arrived
         answering = False  # some text arrived: from now on the idle limit applies
@@ -116,7 +117,10 @@ class LangChainProvider:
             # aclosing: stopping us closes LangChain's stream. (Its astream() does not aclose its
             # inner _astream(); the loop's async-generator finalizer closes the HTTP response a few
             # milliseconds later. On cancellation the response is closed during the unwinding.)
-            async with aclosing(chat_model.astream(to_langchain_messages(messages))) as upstream:
+            # The temperature goes into this request's body only: one model (one HTTP client)
+            # serves every temperature.
+            options = {} if temperature is None else {"temperature": temperature}
+            async with aclosing(chat_model.astream(to_langchain_messages(messages), **options)) as upstream:
                 while True:
                     limit = asyncio.timeout_at(
                         loop.time() + self.config.idle_timeout if answering else first_token_by

@@ -45,6 +45,9 @@ def base_env(**overrides: str | None) -> dict[str, str]:
         LLM_MAX_RETRIES="0",
         CHAT_STALE_AFTER="3",
         CHAT_RATE_LIMIT="1000/m",
+        # A title request after each new chat's first answer would take the next scenario
+        # queued on the shared fake upstream (titles have their tests in chat/tests).
+        CHAT_TITLES_BY_MODEL="0",
     )
     for name, value in overrides.items():
         if value is None:

@@ -8,9 +8,11 @@ import type {
   Conversation,
   ConversationDetail,
   ConversationPage,
+  ConversationSettings,
   Folder,
   ImportJob,
   Me,
+  ModelCatalogue,
   SharedConversation,
   ShareLink,
 } from './protocol';
@@ -117,6 +119,17 @@ export function updateFolder(id: string, changes: { name?: string; model?: strin
 
 export function deleteFolder(id: string): Promise<void> {
   return request('DELETE', `/api/folders/${id}/`);
+}
+
+export function updateConversationSettings(
+  id: string,
+  settings: Partial<ConversationSettings>,
+): Promise<Conversation> {
+  return request('PATCH', `/api/conversations/${id}/`, settings);
+}
+
+export function getModels(): Promise<ModelCatalogue> {
+  return request('GET', '/api/models/');
 }
 
 export function deleteConversation(id: string): Promise<void> {

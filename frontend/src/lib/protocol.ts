@@ -42,6 +42,13 @@ export interface Conversation {
   pinned?: boolean;
   archived?: boolean;
   folder_id?: string | null;
+  // Additions (absent from older servers): the conversation's settings.
+  /** Id of the conversation's model (GET /api/models/); null: the server's default. */
+  model?: string | null;
+  /** The conversation's own system prompt (after the operator's). */
+  system_prompt?: string;
+  /** 0 to 2; null: the model's default. */
+  temperature?: number | null;
 }
 
 /** A folder of conversations (an addition: docs/api.md, "Pin, archive, folders"). */
@@ -53,6 +60,13 @@ export interface Folder {
   system_prompt: string;
   conversation_count: number;
   created_at: string;
+}
+
+/** A conversation's settings, as message.send and PATCH /api/conversations/<id>/ take them. */
+export interface ConversationSettings {
+  model: string;
+  system_prompt: string;
+  temperature: number | null;
 }
 
 export interface ConversationSummary extends Conversation {
@@ -95,7 +109,7 @@ export interface SharedConversation {
 
 // ---- client -> server ----
 
-export interface MessageSendFrame {
+export interface MessageSendFrame extends Partial<ConversationSettings> {
   type: 'message.send';
   content: string;
   client_id?: string;
@@ -159,7 +173,9 @@ export type ErrorCode =
   | 'too_many_answers'
   | 'internal'
   /** The server process is restarting: nothing was stored; send again once reconnected. */
-  | 'unavailable';
+  | 'unavailable'
+  /** The model is not offered (any more): nothing was stored; pick another. */
+  | 'unknown_model';
 export interface ErrorFrame {
   type: 'error';
   code: ErrorCode | string;
@@ -226,4 +242,13 @@ export interface ApiErrorBody {
 }
 export interface Me {
   username: string;
+}
+export interface ModelInfo {
+  id: string;
+  label: string;
+}
+/** GET /api/models/: what may be picked, and what a new chat of this user takes. */
+export interface ModelCatalogue {
+  models: ModelInfo[];
+  default: ConversationSettings;
 }

@@ -16,7 +16,8 @@ from chat.models import Conversation, Message
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The contract's Conversation fields and this project's additions (docs/api.md).
-CONVERSATION_KEYS = {"id", "title", "created_at", "updated_at", "active_leaf_id", "pinned", "archived", "folder_id"}
+CONVERSATION_KEYS = {"id", "title", "created_at", "updated_at", "active_leaf_id", "pinned", "archived", "folder_id",
+                     "model", "system_prompt", "temperature"}
 
 
 @pytest.fixture

@@ -81,5 +81,5 @@ def test_the_clients_mirror_has_the_servers_codes():
     union = mirror.split("export type ErrorCode =", 1)[1].split("export interface", 1)[0]
     union = re.sub(r"/\*.*?\*/", "", union, flags=re.DOTALL)  # without its comments
     socket_codes = {protocol.BAD_REQUEST, protocol.TOO_LONG, protocol.BUSY, protocol.RATE_LIMITED,
-                    protocol.TOO_MANY_ANSWERS, protocol.INTERNAL, protocol.UNAVAILABLE}
+                    protocol.TOO_MANY_ANSWERS, protocol.INTERNAL, protocol.UNAVAILABLE, protocol.UNKNOWN_MODEL}
     assert set(re.findall(r"'(\w+)'", union)) == socket_codes

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from chat.models import Conversation
-from chat.tests.test_api import alice, bob, make_conversation  # noqa: F401 (fixtures)
+from chat.tests.test_api import alice, bob, make_conversation  # noqa: F401,F811 (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

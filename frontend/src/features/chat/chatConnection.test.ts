@@ -162,8 +162,8 @@ describe('ChatConnection', () => {
     const connection = connect();
     const ws = FakeWebSocket.last;
     online(ws);
-    connection.sendMessage('edited first', 'e1', null);
-    connection.sendMessage('edited later', 'e2', 'a7');
+    connection.sendMessage('edited first', 'e1', undefined, null);
+    connection.sendMessage('edited later', 'e2', undefined, 'a7');
     connection.sendMessage('plain', 'e3');
     expect(ws.sentFrames()).toEqual([
       { type: 'message.send', content: 'edited first', client_id: 'e1', parent_id: null },

@@ -4,7 +4,7 @@
  * survives reconnects (each written at most once per connection, and only while the
  * server has not confirmed it; client_id makes a resend idempotent anyway).
  */
-import { parseServerFrame, type ClientFrame, type MessageSendFrame } from '../../lib/protocol';
+import { parseServerFrame, type ClientFrame, type ConversationSettings, type MessageSendFrame } from '../../lib/protocol';
 import { ReconnectingSocket, type ConnectionState } from '../../lib/reconnectingSocket';
 import { newUuid } from '../../lib/uuid';
 import { applyFrame, initialChatState, type ChatAction, type ChatState, type PendingSend } from './reducer';
@@ -76,10 +76,17 @@ export class ChatConnection {
 
   /**
    * Queue a user message; it is written now if connected, else after the next snapshot.
+   * `settings` go with it (a new chat's first message carries the model picked for it).
    * `parentId`: the answer it follows (null: a new first message); omitted: the shown branch.
    */
-  sendMessage(content: string, clientId: string = newUuid(), parentId?: string | null): string {
+  sendMessage(
+    content: string,
+    clientId: string = newUuid(),
+    settings?: Partial<ConversationSettings>,
+    parentId?: string | null,
+  ): string {
     const send: PendingSend = { client_id: clientId, content };
+    if (settings) send.settings = settings;
     if (parentId !== undefined) send.parent_id = parentId;
     this.dispatch({ type: 'local.pending', send });
     this.flushOutbox();
@@ -143,7 +150,12 @@ export class ChatConnection {
     if (this.awaitingSnapshot || this.view.connection !== 'online') return;
     for (const send of this.view.chat.pending) {
       if (this.writtenOnThisConnection.has(send.client_id)) continue;
-      const frame: MessageSendFrame = { type: 'message.send', content: send.content, client_id: send.client_id };
+      const frame: MessageSendFrame = {
+        type: 'message.send',
+        content: send.content,
+        client_id: send.client_id,
+        ...send.settings,
+      };
       if (send.parent_id !== undefined) frame.parent_id = send.parent_id;
       if (!this.write(frame)) return;
       this.writtenOnThisConnection.add(send.client_id);

@@ -6,7 +6,14 @@
  * duplicate (ignored) and a higher one is a gap: the result carries `gap: true` and the
  * caller asks the server for a fresh snapshot.
  */
-import { ERROR_UNAVAILABLE, type Conversation, type ErrorFrame, type Message, type ServerFrame } from '../../lib/protocol';
+import {
+  ERROR_UNAVAILABLE,
+  type Conversation,
+  type ConversationSettings,
+  type ErrorFrame,
+  type Message,
+  type ServerFrame,
+} from '../../lib/protocol';
 import { newestLeaf } from './branch';
 
 export interface PendingSend {
@@ -14,6 +21,8 @@ export interface PendingSend {
   content: string;
   /** The answer it follows (null: a new first message); absent: the shown branch goes on. */
   parent_id?: string | null;
+  /** Settings chosen before a new chat's first send: they go with it (and with resends). */
+  settings?: Partial<ConversationSettings>;
 }
 
 export interface ChatState {

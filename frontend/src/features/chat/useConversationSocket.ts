@@ -5,7 +5,7 @@ import {
   setConversationStreaming,
   useAuthLost,
 } from '../../lib/liveState';
-import { CLOSE_NOT_LOGGED_IN } from '../../lib/protocol';
+import { CLOSE_NOT_LOGGED_IN, type ConversationSettings } from '../../lib/protocol';
 import { ChatConnection, type ChatView } from './chatConnection';
 import { streamingMessage } from './reducer';
 
@@ -53,7 +53,9 @@ export function useConversationSocket(conversationId: string) {
 
   const actions = useMemo(
     () => ({
-      send: (content: string, parentId?: string | null) => connection.sendMessage(content, undefined, parentId),
+      /** `parentId`: the answer it follows (null: a new first message); absent: the shown branch. */
+      send: (content: string, settings?: Partial<ConversationSettings>, parentId?: string | null) =>
+        connection.sendMessage(content, undefined, settings, parentId),
       stop: () => connection.stopGeneration(),
       regenerate: (messageId?: string) => connection.regenerate(messageId),
       switchBranch: (messageId: string) => connection.switchBranch(messageId),

@@ -1,13 +1,16 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, type Message } from '../../../lib/protocol';
 import { shownTurns } from '../branch';
+import { useChatSettings } from '../useChatSettings';
 import { useConversationSocket } from '../useConversationSocket';
 import { useDraft } from '../useDraft';
 import { Composer } from './Composer';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ErrorBanner } from './ErrorBanner';
 import { MessageList } from './MessageList';
+import { ModelPicker } from './ModelPicker';
+import { SettingsPanel } from './SettingsPanel';
 import { ShareButton } from './ShareDialog';
 
 interface ChatPageProps {
@@ -28,6 +31,8 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
   const { chat, connection, closedWith, streaming } = data;
   const draftRef = useRef(draft);
   draftRef.current = draft;
+  const chatSettings = useChatSettings(chat.conversation);
+  const [settingsOpen, setSettingsOpen] = useState(false);
 
   useEffect(() => {
     composer.current?.focus();
@@ -84,12 +89,12 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
   const lastTurn = turns[turns.length - 1];
   const send = (content: string) => {
     const tip = lastTurn?.answer ?? undefined;
-    const clientId = actions.send(content, tip && chat.pending.length === 0 ? tip.id : undefined);
+    const clientId = actions.send(content, chatSettings.data.firstSend, tip && chat.pending.length === 0 ? tip.id : undefined);
     lastSent.current = { clientId, content };
     setDraft('');
   };
   const edit = (message: Message, content: string) => {
-    const clientId = actions.send(content, message.parent_id);
+    const clientId = actions.send(content, undefined, message.parent_id);
     lastSent.current = { clientId, content };
   };
 
@@ -99,9 +104,40 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
     <div className="flex h-full min-h-0 flex-col">
       <header className="flex items-center gap-3 border-b border-zinc-200 px-4 py-2 dark:border-zinc-800">
         <h1 className="min-w-0 flex-1 truncate font-medium">{title}</h1>
+        <ModelPicker
+          catalogue={chatSettings.data.catalogue}
+          value={chatSettings.data.current?.model ?? null}
+          disabled={chatSettings.data.saving}
+          onChange={(model) => void chatSettings.actions.choose({ model })}
+        />
+        <button
+          type="button"
+          className="rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
+          aria-expanded={settingsOpen}
+          onClick={() => setSettingsOpen((open) => !open)}
+        >
+          Settings
+        </button>
         {chat.conversation && <ShareButton conversationId={conversationId} />}
         <ConnectionBadge state={connection} />
       </header>
+      {settingsOpen && chatSettings.data.current && (
+        <SettingsPanel
+          key={`${chat.conversation?.id ?? 'new'}|${chatSettings.data.current.system_prompt}|${chatSettings.data.current.temperature}`}
+          settings={chatSettings.data.current}
+          saving={chatSettings.data.saving}
+          onSave={(next) => {
+            void chatSettings.actions.choose(next);
+            setSettingsOpen(false);
+          }}
+          onClose={() => setSettingsOpen(false)}
+        />
+      )}
+      {(chatSettings.data.error || chatSettings.data.withdrawn) && (
+        <p role="alert" className="px-4 py-1 text-sm text-amber-700 dark:text-amber-400">
+          {chatSettings.data.error ?? 'This chat\'s model is no longer offered: pick another to go on.'}
+        </p>
+      )}
       {loading && !started ? (
         <p className="m-auto text-zinc-500">{connection === 'online' ? 'Loading…' : 'Connecting…'}</p>
       ) : turns.length === 0 && chat.pending.length === 0 ? (

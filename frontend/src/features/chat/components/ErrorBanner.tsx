@@ -15,6 +15,8 @@ export function describeError(error: ErrorFrame): string {
       return `The message is too long. ${error.message}`;
     case 'bad_request':
       return `The server refused the request: ${error.message}`;
+    case 'unknown_model':
+      return `${error.message} Pick a model in the header.`;
     case 'internal':
       return 'Something went wrong on the server. Try again.';
     default:
