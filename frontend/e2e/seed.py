@@ -3,6 +3,7 @@
 # alice, bob: the scenario users (bob owns one conversation alice must not open).
 # carol: 5,000 conversations (one user message each) for the history-page timing.
 # dana: a few finished conversations, the subject of the README screenshots.
+# erin: an admin.
 import json
 import sys
 import uuid
@@ -16,6 +17,8 @@ from tests.fake_upstream import markdown_answer
 
 PASSWORD = "e2e-pass-123"
 users = {name: User.objects.create_user(name, "", PASSWORD) for name in ("alice", "bob", "carol", "dana")}
+# erin: an admin, who reads the feedback queue (feedback.e2e.ts logs in through /admin/).
+User.objects.create_superuser("erin", "", PASSWORD)
 now = timezone.now()
 
 bob_conversation = Conversation.objects.create(owner=users["bob"], title="Bob's private plans")

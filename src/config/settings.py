@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "serving",
+    "feedback",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { Link } from 'react-router';
-import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN } from '../../../lib/protocol';
+import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, type Message } from '../../../lib/protocol';
 import { groupTurns } from '../reducer';
 import { useConversationSocket } from '../useConversationSocket';
 import { useDraft } from '../useDraft';
@@ -15,10 +15,14 @@ interface ChatPageProps {
   isNew?: boolean;
   /** Called once the first message of a new chat is stored (to put /c/<id> in the URL). */
   onStarted?: () => void;
+  /** Frames of other features on the conversation's socket (e.g. message.feedback). */
+  onOtherFrame?: (text: string) => void;
+  /** Shown with each finished answer's actions (other features' controls, e.g. ratings). */
+  answerExtras?: (answer: Message) => ReactNode;
 }
 
-export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageProps) {
-  const { data, loading, actions } = useConversationSocket(conversationId);
+export function ChatPage({ conversationId, isNew = false, onStarted, onOtherFrame, answerExtras }: ChatPageProps) {
+  const { data, loading, actions } = useConversationSocket(conversationId, onOtherFrame);
   // A new chat's draft lives under one key (abandoned new chats leave no litter) and
   // moves to the conversation's own key once the chat exists.
   const { draft, setDraft } = useDraft(isNew ? 'new' : conversationId);
@@ -105,6 +109,7 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
           pending={chat.pending}
           canRegenerate={!streaming && connection === 'online'}
           onRegenerate={actions.regenerate}
+          answerExtras={answerExtras}
         />
       )}
       <div className="mx-auto w-full max-w-3xl space-y-2 px-4 pt-2 pb-4">

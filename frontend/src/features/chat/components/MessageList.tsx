@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { IconButton } from '../../../components/ui/IconButton';
 import { ArrowDownIcon } from '../../../components/ui/icons';
 import type { Message } from '../../../lib/protocol';
@@ -14,6 +14,7 @@ interface MessageListProps {
   pending: PendingSend[];
   canRegenerate: boolean;
   onRegenerate: () => void;
+  answerExtras?: (answer: Message) => ReactNode;
 }
 
 /** How close to the bottom still counts as "reading the latest". */
@@ -23,7 +24,7 @@ const STICK_THRESHOLD_PX = 48;
  * The conversation, virtualized (only rows on screen are in the DOM). It follows a
  * growing answer only while the reader is at the bottom; scrolling up stops that.
  */
-export function MessageList({ turns, pending, canRegenerate, onRegenerate }: MessageListProps) {
+export function MessageList({ turns, pending, canRegenerate, onRegenerate, answerExtras }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const [atBottom, setAtBottom] = useState(true);
@@ -93,6 +94,7 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate }: Mes
             versionCount={count}
             onVersionChange={(next) => setChosen((all) => ({ ...all, [turn.key]: { index: next, count } }))}
             onRegenerate={isLast && canRegenerate ? onRegenerate : undefined}
+            extras={answerExtras}
           />
         )}
         {!answer && turn.user && isLast && canRegenerate && (
