@@ -1,0 +1,143 @@
+"""Time the feedback queue on 1,000,000 messages, 10,000 users and 50,000 ratings (PostgreSQL).
+
+    .venv/bin/python bench/admin_feedback.py [--messages 1000000] [--users 10000] [--keep]
+
+Fills the throwaway database `chat_bench_feedback` with bench/admin.py's SQL (users,
+conversations, messages), rates every 10th answer (thumbs down on a third of them, with
+reasons and comments), then requests each page 5 times through Django's test client as a
+superuser and prints median and max times and the SQL queries. The message list of
+chat's admin is timed in the same run as the reference: this machine is shared and noisy,
+so compare ratios to it. Figures: docs/admin.md.
+"""
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+_spec = importlib.util.spec_from_file_location("bench_admin", ROOT / "bench" / "admin.py")
+bench_admin = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_admin)
+
+PG_ADMIN_URL = bench_admin.PG_ADMIN_URL
+DB_NAME = "chat_bench_feedback"
+RUNS = 5
+
+FEEDBACK_SQL = """
+INSERT INTO feedback_feedback (message_id, user_id, rating, reason, comment, created_at, updated_at, reviewed_at)
+SELECT m.id, c.owner_id,
+       CASE WHEN n % 3 = 0 THEN 'down' ELSE 'up' END,
+       CASE WHEN n % 3 = 0 THEN (ARRAY['inaccurate', 'unhelpful', 'incomplete', 'unsafe', 'other'])[n % 5 + 1]
+            WHEN n % 2 = 0 THEN 'helpful' ELSE '' END,
+       CASE WHEN n % 4 = 0 THEN 'Comment ' || n || ' on this answer' ELSE '' END,
+       m.created_at + interval '1 minute', m.created_at + interval '1 minute',
+       CASE WHEN n % 5 = 0 THEN m.created_at + interval '1 day' END
+FROM (SELECT id, conversation_id, created_at, row_number() OVER (ORDER BY created_at) AS n
+      FROM chat_message WHERE role = 'assistant') AS m
+JOIN chat_conversation c ON c.id = m.conversation_id
+WHERE m.n % 10 = 0;
+"""
+
+
+def pages(feedback_id, conversation_id, user_id, page: int) -> list[tuple[str, str]]:
+    since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 7 * 86400)) + "%2000:00:00%2B00:00"
+    queue = "/admin/feedback/feedback/"
+    return [
+        ("reference: chat message list", "/admin/chat/message/"),
+        ("feedback queue", queue),
+        (f"feedback queue, page {page}", f"{queue}?p={page}"),
+        ("filter rating=down", f"{queue}?rating__exact=down"),
+        ("filter reason=unsafe", f"{queue}?reason__exact=unsafe"),
+        ("filter model", f"{queue}?model=llama-3"),
+        ("filter user", f"{queue}?user={user_id}"),
+        ("filter not reviewed + down", f"{queue}?reviewed=no&rating__exact=down"),
+        ("filter date (past 7 days)", f"{queue}?updated_at__gte={since}"),
+        ("search comments", f"{queue}?q=Comment+4000"),
+        ("a rating's page (conversation around it)", f"{queue}{feedback_id}/change/"),
+        ("conversation page with ratings inline", f"/admin/chat/conversation/{conversation_id}/change/"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--conversations", type=int, default=20_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="time a database kept by --keep")
+    args = parser.parse_args()
+
+    import psycopg
+
+    if not args.reuse:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+    os.environ["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-admin-secret-key")
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ["CHAT_RECOVER_ON_START"] = "0"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    try:
+        if not args.reuse:
+            call_command("migrate", verbosity=0, interactive=False)
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(bench_admin.FILL_SQL, {
+                    "users": args.users, "conversations": args.conversations,
+                    "messages": args.messages, "per": max(1, args.messages // args.conversations),
+                })
+                cursor.execute(FEEDBACK_SQL)
+                cursor.execute("ANALYZE")
+                cursor.execute("SELECT count(*) FROM feedback_feedback")
+                ratings = cursor.fetchone()[0]
+            print(f"filled {args.messages:,} messages, {args.users:,} users, {ratings:,} ratings "
+                  f"in {time.perf_counter() - started:.1f} s")
+            get_user_model().objects.create_superuser("bench-admin", "", "bench-password-1")
+
+        setup_test_environment()
+        client = Client()
+        client.force_login(get_user_model().objects.get(username="bench-admin"))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT f.id, m.conversation_id, f.user_id FROM feedback_feedback f "
+                           "JOIN chat_message m ON m.id = f.message_id ORDER BY f.updated_at DESC LIMIT 1")
+            feedback_id, conversation_id, user_id = cursor.fetchone()
+
+        print(f"\n{'page':48} {'median ms':>10} {'max ms':>8} {'queries':>8} {'x ref':>6}")
+        reference = None
+        for name, url in pages(feedback_id, conversation_id, user_id, 50):
+            times = []
+            for _ in range(RUNS):
+                with CaptureQueriesContext(connection) as queries:
+                    began = time.perf_counter()
+                    response = client.get(url)
+                    times.append((time.perf_counter() - began) * 1000)
+                assert response.status_code == 200, f"{url}: {response.status_code}"
+            median = statistics.median(times)
+            reference = reference or median
+            print(f"{name:48} {median:10.0f} {max(times):8.0f} {len(queries):8d} {median / reference:6.2f}")
+    finally:
+        connection.close()
+        if not args.keep:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
