@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "chat",
     "serving",
     "feedback",
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -238,14 +239,29 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must list IP addresses or networks: {exc}") from exc
 
+# --- Metrics -------------------------------------------------------------------------
+# /metrics (Prometheus text format, per process: docs/metrics.md). Off: no page, no counting.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# When set, /metrics wants `Authorization: Bearer <token>`; when empty it answers only
+# direct loopback requests (not through a proxy).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 # --- Logging -------------------------------------------------------------------------
+# `plain` (one line of text per record) or `json` (one JSON object per line: time, level,
+# logger, process, message, and exception when there is one).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {
-        "format": f"%(asctime)s %(levelname)s [{CHAT_PROCESS_NAME.replace('%', '%%')}] %(name)s: %(message)s",
-    }},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "format": f"%(asctime)s %(levelname)s [{CHAT_PROCESS_NAME.replace('%', '%%')}] %(name)s: %(message)s",
+        },
+        "json": {"()": "serving.logs.JsonFormatter", "process_name": CHAT_PROCESS_NAME},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
