@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "serving",
     "feedback",
     "metrics",
+    "usage",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,12 @@ METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 # When set, /metrics wants `Authorization: Bearer <token>`; when empty it answers only
 # direct loopback requests (not through a proxy).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
+# --- Usage and cost -----------------------------------------------------------------
+# Answers' tokens are written for all answers of a process at most this often (seconds).
+USAGE_FLUSH_INTERVAL = env.float("USAGE_FLUSH_INTERVAL", default=1.0)
+# What the prices per million tokens (admin: Model prices) are in; shown with costs.
+USAGE_CURRENCY = env("USAGE_CURRENCY", default="USD")
 
 # --- Logging -------------------------------------------------------------------------
 # `plain` (one line of text per record) or `json` (one JSON object per line: time, level,

@@ -3,7 +3,7 @@
 The queue stays fast at millions of messages: one joined query per page (message,
 conversation, user), no full COUNT(*) (chat's capped paginator), no DISTINCT over big
 tables (the user and model filters list recent values; others work by URL). Figures:
-docs/admin.md (bench/admin_feedback.py).
+docs/admin.md (bench/admin_review.py).
 """
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery

@@ -1,10 +1,12 @@
-"""Time the feedback queue on 1,000,000 messages, 10,000 users and 50,000 ratings (PostgreSQL).
+"""Time the review and operations pages (the feedback queue, the usage report) on 1,000,000
+messages, 10,000 users, 50,000 ratings and a month of daily usage rows (PostgreSQL).
 
-    .venv/bin/python bench/admin_feedback.py [--messages 1000000] [--users 10000] [--keep]
+    .venv/bin/python bench/admin_review.py [--messages 1000000] [--users 10000] [--keep]
 
 Fills the throwaway database `chat_bench_feedback` with bench/admin.py's SQL (users,
 conversations, messages), rates every 10th answer (thumbs down on a third of them, with
-reasons and comments), then requests each page 5 times through Django's test client as a
+reasons and comments), writes 30 days of usage for every user (one or two models a day:
+about 400,000 rows), then requests each page 5 times through Django's test client as a
 superuser and prints median and max times and the SQL queries. The message list of
 chat's admin is timed in the same run as the reference: this machine is shared and noisy,
 so compare ratios to it. Figures: docs/admin.md.
@@ -44,9 +46,23 @@ WHERE m.n % 10 = 0;
 """
 
 
+USAGE_SQL = """
+INSERT INTO usage_dailyusage (user_id, model, day, answers, input_tokens, output_tokens, counted_answers)
+SELECT u.id, m.model, current_date - d, 1 + (u.id + d) % 20, 500 * (1 + (u.id + d) % 50), 300 * (1 + (u.id * d) % 40),
+       CASE WHEN (u.id + d) % 17 = 0 THEN 1 ELSE 0 END
+FROM auth_user u CROSS JOIN generate_series(0, 29) AS d
+CROSS JOIN (VALUES ('gpt-4o-mini'), ('deepseek-reasoner')) AS m(model)
+WHERE NOT u.is_superuser AND (m.model = 'gpt-4o-mini' OR (u.id + d) % 3 = 0);
+INSERT INTO usage_modelprice (model, input_per_million, output_per_million)
+VALUES ('gpt-4o-mini', 0.15, 0.60), ('deepseek-reasoner', 0.55, 2.19);
+"""
+
+
 def pages(feedback_id, conversation_id, user_id, page: int) -> list[tuple[str, str]]:
     since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 7 * 86400)) + "%2000:00:00%2B00:00"
     queue = "/admin/feedback/feedback/"
+    now = time.time()
+    today, week_ago, month_ago = (time.strftime("%Y-%m-%d", time.gmtime(now - days * 86400)) for days in (0, 6, 29))
     return [
         ("reference: chat message list", "/admin/chat/message/"),
         ("feedback queue", queue),
@@ -60,6 +76,10 @@ def pages(feedback_id, conversation_id, user_id, page: int) -> list[tuple[str, s
         ("search comments", f"{queue}?q=Comment+4000"),
         ("a rating's page (conversation around it)", f"{queue}{feedback_id}/change/"),
         ("conversation page with ratings inline", f"/admin/chat/conversation/{conversation_id}/change/"),
+        ("usage report, today", f"/admin/usage/dailyusage/?start={today}&end={today}"),
+        ("usage report, last 7 days", f"/admin/usage/dailyusage/?start={week_ago}&end={today}"),
+        ("usage report, last 30 days", f"/admin/usage/dailyusage/?start={month_ago}&end={today}"),
+        ("usage CSV, last 30 days (every user x model)", f"/admin/usage/dailyusage/?start={month_ago}&end={today}&format=csv"),
     ]
 
 
@@ -104,10 +124,14 @@ def main() -> None:
                     "messages": args.messages, "per": max(1, args.messages // args.conversations),
                 })
                 cursor.execute(FEEDBACK_SQL)
+                cursor.execute(USAGE_SQL)
                 cursor.execute("ANALYZE")
                 cursor.execute("SELECT count(*) FROM feedback_feedback")
                 ratings = cursor.fetchone()[0]
-            print(f"filled {args.messages:,} messages, {args.users:,} users, {ratings:,} ratings "
+                cursor.execute("SELECT count(*) FROM usage_dailyusage")
+                usage_rows = cursor.fetchone()[0]
+            print(f"filled {args.messages:,} messages, {args.users:,} users, {ratings:,} ratings, "
+                  f"{usage_rows:,} daily usage rows "
                   f"in {time.perf_counter() - started:.1f} s")
             get_user_model().objects.create_superuser("bench-admin", "", "bench-password-1")
 
