@@ -14,7 +14,7 @@ from django.conf import settings
 from accounts.sessions import session_user_id
 from llm import provider_from_settings, tokens
 
-from . import fanout, protocol, recovery, selectors, services
+from . import fanout, hooks, protocol, recovery, selectors, services
 from .generation import Answer, accepting, launch
 from .models import Message
 from .protocol import ProtocolError
@@ -215,6 +215,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
             return _repeat(user, earlier)
         raise busy(send.client_id)
     await check_rate(user, send.client_id)
+    await hooks.check_answer(user=user, client_id=send.client_id)
     provider = provider_from_settings()
     try:
         opened, context = await database_sync_to_async(_open_send)(
@@ -253,6 +254,7 @@ async def regenerate(*, user, conversation_id) -> Message:
     if await repair_orphans(user.pk, conversation_id):
         raise busy()
     await check_rate(user)
+    await hooks.check_answer(user=user)
     provider = provider_from_settings()
     try:
         answer_row, context = await database_sync_to_async(_open_regenerate)(

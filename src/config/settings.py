@@ -252,6 +252,12 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 USAGE_FLUSH_INTERVAL = env.float("USAGE_FLUSH_INTERVAL", default=1.0)
 # What the prices per million tokens (admin: Model prices) are in; shown with costs.
 USAGE_CURRENCY = env("USAGE_CURRENCY", default="USD")
+# Default budgets per user (0: no limit); per-user and per-group overrides in the admin.
+# Days and months are UTC. Over budget, a send is refused with `quota_exceeded`.
+QUOTA_DAILY_MESSAGES = env.int("QUOTA_DAILY_MESSAGES", default=0)
+QUOTA_MONTHLY_MESSAGES = env.int("QUOTA_MONTHLY_MESSAGES", default=0)
+QUOTA_DAILY_TOKENS = env.int("QUOTA_DAILY_TOKENS", default=0)
+QUOTA_MONTHLY_TOKENS = env.int("QUOTA_MONTHLY_TOKENS", default=0)
 
 # --- Logging -------------------------------------------------------------------------
 # `plain` (one line of text per record) or `json` (one JSON object per line: time, level,

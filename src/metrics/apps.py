@@ -14,3 +14,9 @@ class MetricsConfig(AppConfig):
 
         signals.answer_started.connect(collectors.on_answer_started, dispatch_uid="metrics.answer_started")
         signals.answer_ended.connect(collectors.on_answer_ended, dispatch_uid="metrics.answer_ended")
+        from django.apps import apps
+
+        if apps.is_installed("usage"):
+            from usage.signals import quota_refused
+
+            quota_refused.connect(collectors.on_quota_refused, dispatch_uid="metrics.quota_refused")

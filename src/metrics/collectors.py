@@ -27,6 +27,7 @@ relay_delay = Histogram(
 )
 tokens_streamed = Counter("chat_tokens_streamed", "Tokens relayed from the upstream (counted as each answer ends).")
 upstream_errors = Counter("chat_upstream_errors", "Answers that failed upstream, by kind.", ["kind"])
+quota_refusals = Counter("chat_quota_refusals", "Sends and regenerates refused over a budget.", ["period", "kind"])
 answers_running = Gauge("chat_answers_running", "Answers running on this process now.")
 answers_running.set_function(generation.running_count)
 sockets_open = Gauge("chat_sockets_open", "Chat WebSockets open on this process now.")
@@ -35,6 +36,10 @@ sockets_open.set_function(consumers.sockets_open)
 
 def on_answer_started(sender, answer, **kwargs) -> None:
     answers_started.inc()
+
+
+def on_quota_refused(sender, period, kind, **kwargs) -> None:
+    quota_refusals.labels(period=period, kind=kind).inc()
 
 
 def on_answer_ended(sender, answer, message=None, **kwargs) -> None:

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from . import selectors
-from .models import DailyUsage, ModelPrice
+from .models import DailyUsage, ModelPrice, Quota
 
 CHART_HEIGHT = 120
 
@@ -20,6 +20,17 @@ class ModelPriceAdmin(admin.ModelAdmin):
     list_display = ("model", "input_per_million", "output_per_million")
     list_editable = ("input_per_million", "output_per_million")
     search_fields = ("model",)
+
+
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    """Budgets overriding the QUOTA_* settings for a user or a group's members (empty:
+    follow the next rule; 0: no limit). Changes apply within 10 seconds."""
+
+    list_display = ("__str__", "daily_messages", "monthly_messages", "daily_tokens", "monthly_tokens")
+    list_select_related = ("user", "group")
+    raw_id_fields = ("user",)
+    search_fields = ("user__username", "group__name")
 
 
 def _day(text: str | None, default: date) -> date:

@@ -37,3 +37,31 @@ class ModelPrice(models.Model):
 
     def __str__(self):
         return self.model
+
+
+class Quota(models.Model):
+    """Budgets of one user or of one group's members, overriding the QUOTA_* settings.
+
+    Each budget left empty follows the next rule (a user's own, then their groups', then the
+    settings); 0 means no limit. A user in several groups gets the most generous of theirs.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="quota")
+    group = models.OneToOneField("auth.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="quota")
+    daily_messages = models.PositiveIntegerField(null=True, blank=True)
+    monthly_messages = models.PositiveIntegerField(null=True, blank=True)
+    daily_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    monthly_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(user__isnull=False, group__isnull=True)
+                           | models.Q(user__isnull=True, group__isnull=False)),
+                name="quota_for_a_user_or_a_group",
+            ),
+        ]
+
+    def __str__(self):
+        return f"quota of {self.user or self.group}"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat.tasks import detached
 from llm import tokens
 
-from . import services
+from . import quotas, services
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ class Recorder:
             await database_sync_to_async(services.usage_add)(tallies=tallies)
         except Exception:
             log.exception("usage of %d answer(s) could not be stored", len(batch))
+            return
+        try:
+            await quotas.add_tokens(tallies)
+        except Exception:
+            log.exception("tokens of %d answer(s) could not be counted against quotas", len(batch))
 
 
 def tally(batch: list[Ended]) -> dict:

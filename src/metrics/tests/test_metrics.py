@@ -106,3 +106,19 @@ def test_not_public(settings):
     settings.METRICS_TOKEN = ""
     settings.METRICS_ENABLED = False
     assert Client().get("/metrics").status_code == 404
+
+
+async def test_quota_refusals_are_counted(chat_layer, llm, alice, settings, monkeypatch):
+    from usage import quotas
+
+    monkeypatch.setattr(quotas, "_memory", quotas.MemoryCounters())
+    monkeypatch.setattr(quotas, "_limits_cache", {})
+    settings.QUOTA_DAILY_MESSAGES = 1
+    before = sample(await scrape(), "chat_quota_refusals_total", kind="messages", period="day")
+    socket, frames = await ask(alice, "One")
+    await socket.send_json_to({"type": "message.send", "content": "Two"})
+    refused = await socket.receive_json_from(timeout=5)
+    assert refused["code"] == "quota_exceeded"
+    await socket.disconnect()
+    after = sample(await scrape(), "chat_quota_refusals_total", kind="messages", period="day")
+    assert after - before == 1
