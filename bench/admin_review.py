@@ -13,8 +13,6 @@ so compare ratios to it. Figures: docs/admin.md.
 """
 import argparse
 import importlib.util
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,9 +24,7 @@ _spec = importlib.util.spec_from_file_location("bench_admin", ROOT / "bench" / "
 bench_admin = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_admin)
 
-PG_ADMIN_URL = bench_admin.PG_ADMIN_URL
 DB_NAME = "chat_bench_feedback"
-RUNS = 5
 
 FEEDBACK_SQL = """
 INSERT INTO feedback_feedback (message_id, user_id, rating, reason, comment, created_at, updated_at, reviewed_at)
@@ -92,27 +88,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="time a database kept by --keep")
     args = parser.parse_args()
 
-    import psycopg
-
-    if not args.reuse:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-admin-secret-key")
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ["CHAT_RECOVER_ON_START"] = "0"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
-
-    import django
-
-    django.setup()
+    bench_admin.open_database(DB_NAME, args.reuse)
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import setup_test_environment
 
     try:
         if not args.reuse:
@@ -143,24 +124,10 @@ def main() -> None:
                            "JOIN chat_message m ON m.id = f.message_id ORDER BY f.updated_at DESC LIMIT 1")
             feedback_id, conversation_id, user_id = cursor.fetchone()
 
-        print(f"\n{'page':48} {'median ms':>10} {'max ms':>8} {'queries':>8} {'x ref':>6}")
-        reference = None
-        for name, url in pages(feedback_id, conversation_id, user_id, 50):
-            times = []
-            for _ in range(RUNS):
-                with CaptureQueriesContext(connection) as queries:
-                    began = time.perf_counter()
-                    response = client.get(url)
-                    times.append((time.perf_counter() - began) * 1000)
-                assert response.status_code == 200, f"{url}: {response.status_code}"
-            median = statistics.median(times)
-            reference = reference or median
-            print(f"{name:48} {median:10.0f} {max(times):8.0f} {len(queries):8d} {median / reference:6.2f}")
+        bench_admin.time_pages(client, pages(feedback_id, conversation_id, user_id, 50))
     finally:
-        connection.close()
         if not args.keep:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            bench_admin.drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

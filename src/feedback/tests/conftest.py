@@ -27,12 +27,3 @@ def answers(user):
 def bobs_answers(other_user):
     return conversation_with_answers(other_user, model="model-b")
 
-
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
-@pytest.fixture
-def bob(other_user, session_cookie):
-    return session_cookie(other_user)

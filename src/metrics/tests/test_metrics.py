@@ -31,11 +31,6 @@ async def scrape(**headers) -> str:
     return response.content.decode()
 
 
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
 async def ask(cookie, content="Hello?"):
     socket, _ = await open_chat(cookie, uuid.uuid4())
     await socket.send_json_to({"type": "message.send", "content": content, "client_id": uuid.uuid4().hex})

@@ -18,11 +18,6 @@ from usage.models import DailyUsage, ModelPrice
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
 async def ask(cookie, content: str) -> dict:
     socket, _ = await open_chat(cookie, uuid.uuid4())
     await socket.send_json_to({"type": "message.send", "content": content})

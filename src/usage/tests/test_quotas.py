@@ -25,11 +25,6 @@ def fresh_counters(monkeypatch):
     monkeypatch.setattr(quotas, "_limits_cache", {})
 
 
-@pytest.fixture
-def alice(user, session_cookie):
-    return session_cookie(user)
-
-
 async def send(socket, content: str) -> dict:
     """The answer's message.done, or the error frame."""
     await socket.send_json_to({"type": "message.send", "content": content, "client_id": uuid.uuid4().hex})
