@@ -144,3 +144,53 @@ def test_the_typescript_mirror_agrees():
     assert f"QUOTA_EXCEEDED = '{QUOTA_EXCEEDED}'" in mirror
     for field in ("period", "kind", "limit", "used", "resets_at"):
         assert f"  {field}:" in mirror
+
+
+def test_two_processes_racing_on_redis_get_exactly_the_budget(settings, user, monkeypatch):
+    """Two event loops in two threads, each with its own Redis connection (as two server
+    processes have), send at once: the Lua script lets exactly the budget through."""
+    import threading
+    import time as clock
+
+    import redis
+
+    from conftest import REDIS_URL, redis_available
+    from usage.protocol import QUOTA_EXCEEDED
+
+    if not redis_available():
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    settings.REDIS_URL = REDIS_URL
+    settings.CHAT_REDIS_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
+    limits = {"daily_messages": 7, "monthly_messages": 0, "daily_tokens": 0, "monthly_tokens": 0}
+    monkeypatch.setattr(quotas, "_limits_cache", {user.pk: (clock.monotonic() + 3600, limits)})
+    keys = quotas.keys_for(user.pk, quotas.Periods.at(quotas.now()))
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in keys.values():
+        client.set(key, 0, ex=600)  # counters already started: no database read in the threads
+    outcomes = []
+    start = threading.Barrier(2)
+
+    def process():
+        async def sends():
+            results = []
+            for _ in range(10):
+                try:
+                    await quotas.check(user=user)
+                    results.append("ok")
+                except Exception as exc:  # noqa: BLE001
+                    results.append(getattr(exc, "code", repr(exc)))
+            return results
+
+        start.wait()
+        outcomes.extend(asyncio.run(sends()))
+
+    threads = [threading.Thread(target=process) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        assert sorted(outcomes) == ["ok"] * 7 + [QUOTA_EXCEEDED] * 13
+        assert int(client.get(keys["daily_messages"])) == 7
+    finally:
+        client.delete(*keys.values())
