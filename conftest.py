@@ -41,6 +41,17 @@ def session_cookie():
     return login
 
 
+@pytest.fixture
+def alice(user, session_cookie):
+    """Alice's session cookie (socket and SSE tests log in as a browser does)."""
+    return session_cookie(user)
+
+
+@pytest.fixture
+def bob(other_user, session_cookie):
+    return session_cookie(other_user)
+
+
 @pytest.fixture(params=["memory", "redis"])
 def chat_layer(request, settings):
     """Run a test on the in-process layer and on Redis (skipped, saying so, without Redis)."""

@@ -80,22 +80,15 @@ def admin_pages(conversation_id, message_id, page: int) -> list[tuple[str, str]]
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--conversations", type=int, default=20_000)
-    parser.add_argument("--users", type=int, default=500)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true", help="time a database kept by --keep")
-    args = parser.parse_args()
-
+def open_database(name: str, reuse: bool) -> None:
+    """Make the scratch database `name` afresh (unless `reuse`) and set Django up on it."""
     import psycopg
 
-    if not args.reuse:
+    if not reuse:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-admin-secret-key")
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
     os.environ["CHAT_RECOVER_ON_START"] = "0"
@@ -105,11 +98,53 @@ def main() -> None:
     import django
 
     django.setup()
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+    from django.db import connection
+
+    connection.close()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def time_pages(client, pages: list[tuple[str, str]], runs: int = RUNS) -> None:
+    """Request each page `runs` times; print median and max ms, queries, and the ratio to the
+    first page's median (the reference of the run)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    print(f"\n{'page':48} {'median ms':>10} {'max ms':>8} {'queries':>8} {'x first':>8}")
+    reference = None
+    for name, url in pages:
+        times = []
+        for _ in range(runs):
+            with CaptureQueriesContext(connection) as queries:
+                began = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, f"{url}: {response.status_code}"
+        median = statistics.median(times)
+        reference = reference or median
+        print(f"{name:48} {median:10.0f} {max(times):8.0f} {len(queries):8d} {median / reference:8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--conversations", type=int, default=20_000)
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="time a database kept by --keep")
+    args = parser.parse_args()
+
+    open_database(DB_NAME, args.reuse)
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import setup_test_environment
 
     try:
         if not args.reuse:
@@ -135,21 +170,10 @@ def main() -> None:
             cursor.execute("SELECT id FROM chat_message ORDER BY created_at DESC LIMIT 1")
             message_id = cursor.fetchone()[0]
 
-        print(f"\n{'page':48} {'median ms':>10} {'max ms':>8} {'queries':>8}")
-        for name, url in admin_pages(conversation_id, message_id, max(1, min(50, args.conversations // 200))):
-            times = []
-            for _ in range(RUNS):
-                with CaptureQueriesContext(connection) as queries:
-                    began = time.perf_counter()
-                    response = client.get(url)
-                    times.append((time.perf_counter() - began) * 1000)
-                assert response.status_code == 200, f"{url}: {response.status_code}"
-            print(f"{name:48} {statistics.median(times):10.0f} {max(times):8.0f} {len(queries):8d}")
+        time_pages(client, admin_pages(conversation_id, message_id, max(1, min(50, args.conversations // 200))))
     finally:
-        connection.close()
         if not args.keep:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

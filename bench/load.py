@@ -583,7 +583,8 @@ def main(args) -> None:
         warm_ref = [(relay.url, relay.ws_url, None, 0)]
         run_clients("ref", warm_ref, "bench 5 100 0", 60, 1)
         for name in shapes:
-            started[name] = start_shape(name, args, upstream_url, logs)
+            extra = dict(pair.split("=", 1) for pair in args.server_env)
+            started[name] = start_shape(name, args, upstream_url, logs, **extra)
             print(f"{name}: {len(started[name].servers)} Daphne process(es) ready "
                   f"(RSS {[round(rss_mb(p)) for p in started[name].pids]} MB)", flush=True)
         for load in loads:
@@ -638,6 +639,8 @@ if __name__ == "__main__":
     parser.add_argument("--grace", type=float, default=60, help="seconds a client waits beyond the answer's length")
     parser.add_argument("--quick", action="store_true", help="small loads, short answers, 500 idle sockets")
     parser.add_argument("--json", help="also write the load figures to this file")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set in the chat servers' environment, e.g. METRICS_ENABLED=0 (repeatable)")
     args = parser.parse_args()
     if args.quick:
         args.idle = min(args.idle, 500)

@@ -5,6 +5,7 @@
 # dana: a few finished conversations, the subject of the README screenshots.
 # erin: nothing; the import and bulk export test (transfer.e2e.ts) fills her account.
 # frank: three conversations to organize (organize.e2e.ts).
+# olga: an admin, who reads the feedback queue and the usage page (logs in through /admin/).
 import json
 import sys
 import uuid
@@ -18,6 +19,7 @@ from tests.fake_upstream import markdown_answer
 
 PASSWORD = "e2e-pass-123"
 users = {name: User.objects.create_user(name, "", PASSWORD) for name in ("alice", "bob", "carol", "dana", "erin", "frank")}
+User.objects.create_superuser("olga", "", PASSWORD)
 now = timezone.now()
 
 # frank: three short conversations to pin, archive and file (organize.e2e.ts).

@@ -14,7 +14,7 @@ from django.conf import settings
 from accounts.sessions import session_user_id
 from llm import catalogue, tokens
 
-from . import choices, fanout, protocol, recovery, selectors, services, titles
+from . import choices, fanout, hooks, protocol, recovery, selectors, services, titles
 from .generation import Answer, accepting, launch
 from .models import Message
 from .protocol import ProtocolError
@@ -234,6 +234,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     except catalogue.UnknownModel as exc:
         raise unknown_model(exc, send.client_id) from None
     await check_rate(user, send.client_id)
+    await hooks.check_answer(user=user, client_id=send.client_id)
     try:
         opened, context = await database_sync_to_async(_open_send)(
             user=user, conversation_id=conversation_id, send=send
@@ -284,6 +285,7 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
     if await repair_orphans(user.pk, conversation_id):
         raise busy()
     await check_rate(user)
+    await hooks.check_answer(user=user)
     catalogue.catalogue()  # builds the providers: a misconfigured one fails before anything is stored
     try:
         answer_row, context = await database_sync_to_async(_open_regenerate)(

@@ -76,8 +76,8 @@ def _too_large(request, exc):
 
 @api.exception_handler(protocol.ProtocolError)
 def _protocol_error(request, exc: protocol.ProtocolError):
-    status = PROTOCOL_STATUS.get(exc.code, 400)
-    return error_response(status, exc.code, exc.message, retry_after=exc.retry_after)
+    status = exc.http_status or PROTOCOL_STATUS.get(exc.code, 400)
+    return error_response(status, exc.code, exc.message, retry_after=exc.retry_after, extra=exc.details)
 
 
 @api.exception_handler(services.NotOwner)

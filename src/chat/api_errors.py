@@ -29,10 +29,12 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, *, details: list | None = None,
-                   retry_after: float | None = None) -> JsonResponse:
+                   retry_after: float | None = None, extra: dict | None = None) -> JsonResponse:
     error = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
+    if extra:
+        error.update({key: value for key, value in extra.items() if key not in error})
     response = JsonResponse({"error": error}, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(max(1, round(retry_after + 0.49)))  # whole seconds, rounded up

@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 _sockets_per_user: Counter = Counter()
 
 
+def sockets_open() -> int:
+    """Chat sockets open on this process (authenticated and accepted; metrics)."""
+    return sum(_sockets_per_user.values())
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     conversation_id = None
     group = None

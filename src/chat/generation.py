@@ -19,7 +19,7 @@ from django.conf import settings
 
 from llm import Chunk, Provider, UpstreamError, Usage
 
-from . import fanout, partials, protocol, services
+from . import fanout, partials, protocol, services, signals
 from .models import Message
 from .state import get_store
 from .tasks import detached
@@ -60,6 +60,8 @@ class Answer:
         self.usage: Usage | None = None
         self.status = Message.Status.COMPLETE
         self.error: str | None = None
+        self.error_kind: str | None = None  # UpstreamError.kind, or "server" (signals.answer_ended)
+        self.started_at = time.perf_counter()  # reset by launch()
         self.saved_seq = 0  # seq of the text the partial saver last sent (chat.partials)
         self.stop_group: str | None = None  # joined in prepare() (fanout)
         self.stopped = asyncio.Event()  # set by a stop request (fanout), from any process
@@ -133,12 +135,13 @@ class Answer:
                     elif isinstance(item, Chunk) and item.text:
                         self._take(item.part, item.text)
         except UpstreamError as exc:
-            self.status, self.error = Message.Status.ERROR, str(exc)
+            self.status, self.error, self.error_kind = Message.Status.ERROR, str(exc), exc.kind
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("answer %s failed", self.id)
             self.status, self.error = Message.Status.ERROR, "The answer failed because of a server error."
+            self.error_kind = "server"
 
     def _take(self, part: str, text: str) -> None:
         if self.stopped.is_set():
@@ -227,6 +230,7 @@ class Answer:
             await self._quietly(
                 fanout.publish(self.owner_id, self.conversation_id, protocol.message_done_frame(answer))
             )
+        _tell(signals.answer_ended, answer=self, message=answer)
         return answer
 
 
@@ -264,10 +268,21 @@ async def _let_go(upstream: asyncio.Task) -> None:
 async def launch(answer: Answer) -> asyncio.Task:
     """Start an answer in its own task; it outlives the socket or request that asked."""
     await answer.prepare()
+    answer.started_at = time.perf_counter()
+    _tell(signals.answer_started, answer=answer)
     task = answer.task = detached(_guarded(answer), name=f"answer-{answer.id}")
     _running[answer.id] = answer
     task.add_done_callback(lambda _: _running.pop(answer.id, None))
     return task
+
+
+def _tell(signal, **kwargs) -> None:
+    """Send one of chat.signals; a failing receiver costs a log line, not the answer."""
+    if not signal.receivers:
+        return
+    for receiver, result in signal.send_robust(sender=Answer, **kwargs):
+        if isinstance(result, Exception):
+            log.error("a receiver of an answer signal failed: %r", result, exc_info=result)
 
 
 async def _guarded(answer: Answer) -> Message | None:

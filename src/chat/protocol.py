@@ -63,12 +63,17 @@ class ProtocolError(Exception):
     """A refused client frame; becomes an `error` frame, the socket stays open."""
 
     def __init__(self, code: str, message: str, *, client_id: str | None = None,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, details: dict | None = None,
+                 http_status: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.client_id = client_id
         self.retry_after = retry_after
+        # Refusals declared by other apps (e.g. usage's quota_exceeded): extra fields of the
+        # error frame (and of the HTTP error body), and the HTTP status they answer with.
+        self.details = details
+        self.http_status = http_status
 
 
 # --- Client -> server ---------------------------------------------------------------
@@ -325,6 +330,8 @@ def error_frame(error: ProtocolError) -> dict:
         frame["client_id"] = error.client_id
     if error.retry_after is not None:
         frame["retry_after"] = error.retry_after
+    if error.details:
+        frame.update({key: value for key, value in error.details.items() if key not in frame})
     return frame
 
 

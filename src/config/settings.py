@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "serving",
     "sharing",
     "folders",
+    "feedback",
+    "metrics",
+    "usage",
 ]
 
 MIDDLEWARE = [
@@ -257,14 +260,41 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must list IP addresses or networks: {exc}") from exc
 
+# --- Metrics -------------------------------------------------------------------------
+# /metrics (Prometheus text format, per process: docs/metrics.md). Off: no page, no counting.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# When set, /metrics wants `Authorization: Bearer <token>`; when empty it answers only
+# direct loopback requests (not through a proxy).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
+# --- Usage and cost -----------------------------------------------------------------
+# Answers' tokens are written for all answers of a process at most this often (seconds).
+USAGE_FLUSH_INTERVAL = env.float("USAGE_FLUSH_INTERVAL", default=1.0)
+# What the prices per million tokens (admin: Model prices) are in; shown with costs.
+USAGE_CURRENCY = env("USAGE_CURRENCY", default="USD")
+# Default budgets per user (0: no limit); per-user and per-group overrides in the admin.
+# Days and months are UTC. Over budget, a send is refused with `quota_exceeded`.
+QUOTA_DAILY_MESSAGES = env.int("QUOTA_DAILY_MESSAGES", default=0)
+QUOTA_MONTHLY_MESSAGES = env.int("QUOTA_MONTHLY_MESSAGES", default=0)
+QUOTA_DAILY_TOKENS = env.int("QUOTA_DAILY_TOKENS", default=0)
+QUOTA_MONTHLY_TOKENS = env.int("QUOTA_MONTHLY_TOKENS", default=0)
+
 # --- Logging -------------------------------------------------------------------------
+# `plain` (one line of text per record) or `json` (one JSON object per line: time, level,
+# logger, process, message, and exception when there is one).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {
-        "format": f"%(asctime)s %(levelname)s [{CHAT_PROCESS_NAME.replace('%', '%%')}] %(name)s: %(message)s",
-    }},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "format": f"%(asctime)s %(levelname)s [{CHAT_PROCESS_NAME.replace('%', '%%')}] %(name)s: %(message)s",
+        },
+        "json": {"()": "serving.logs.JsonFormatter", "process_name": CHAT_PROCESS_NAME},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

@@ -17,6 +17,8 @@ os.environ.setdefault("CHAT_REAP_INTERVAL", "0")
 os.environ.setdefault("CHAT_TITLES_BY_MODEL", "0")
 # Test sockets are not always disconnected; the cap has tests of its own.
 os.environ.setdefault("CHAT_MAX_SOCKETS_PER_USER", "100000")
+# Usage is written on the next loop turn after an answer ends, while the test's loop lives.
+os.environ.setdefault("USAGE_FLUSH_INTERVAL", "0")
 
 from config.settings import *  # noqa: E402,F401,F403
 

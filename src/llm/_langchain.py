@@ -132,7 +132,7 @@ class LangChainProvider:
                         break
                     except TimeoutError:
                         if limit.expired():
-                            raise UpstreamError(self._silence(answering)) from None
+                            raise UpstreamError(self._silence(answering), "timeout") from None
                         raise
                     started = True
                     if self.stream_reasoning and (reasoning := message.additional_kwargs.get("reasoning_content")):
@@ -148,7 +148,8 @@ class LangChainProvider:
                         )
         except Exception as exc:  # CancelledError and GeneratorExit are BaseExceptions: untouched
             logger.warning("LLM upstream failed (%s): %r", self.name, exc)
-            raise UpstreamError(describe(exc, self.config.timeout, started=started)) from exc
+            raise UpstreamError(describe(exc, self.config.timeout, started=started),
+                                error_kind(exc, started=started)) from exc
         if usage is not None:
             yield usage
 
@@ -199,6 +200,21 @@ def describe(exc: BaseException, timeout: float, *, started: bool = False) -> st
     if isinstance(exc, _MALFORMED):
         return "The model server sent a malformed response."
     return f"The model request failed ({type(exc).__name__})."
+
+
+def error_kind(exc: BaseException, *, started: bool = False) -> str:
+    """What failed, in one word for metrics (UpstreamError.kind)."""
+    if isinstance(exc, UpstreamError):
+        return exc.kind
+    if isinstance(exc, openai.APIStatusError):
+        return {401: "auth", 403: "auth", 404: "not_found", 429: "rate_limited"}.get(exc.status_code, "http")
+    if isinstance(exc, _TIMEOUTS):
+        return "timeout"
+    if isinstance(exc, _CONNECTION):
+        return "connection_lost" if started else "connection"
+    if isinstance(exc, _MALFORMED):
+        return "malformed"
+    return "other"
 
 
 def _error_detail(body: object) -> str:

@@ -64,7 +64,13 @@ class LLMConfig:
 
 class UpstreamError(Exception):
     """An upstream failure, with a message a chat user can read, e.g.
-    'The model server answered HTTP 500.'"""
+    'The model server answered HTTP 500.', and its `kind` for operators (metrics): one of
+    timeout, connection, connection_lost, auth, not_found, rate_limited, http, malformed,
+    other."""
+
+    def __init__(self, message: str = "", kind: str = "other"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class ConfigurationError(ValueError):

@@ -69,6 +69,11 @@ def open_sockets() -> int | None:
     return len(ws_server.open_sockets(_server))
 
 
+# Async callables awaited once the answers are done and before the process exits: apps
+# that hold writes in memory store them (usage.recorder). A failing one is logged.
+after_answers: list = []
+
+
 def begin() -> None:
     """Start draining (on the event loop's thread). A second call only says so."""
     global _draining, _task
@@ -99,6 +104,11 @@ async def drain(stop=None) -> None:
             told = ws_server.close_sockets(_server)
         if generation is not None:
             await _finish_answers(generation, told, deadline)
+        for hook in after_answers:
+            try:
+                await hook()
+            except Exception:
+                log.exception("a drain hook failed")
         await _responses_done(RESPONSES_GRACE)
     except Exception:
         log.exception("draining failed; stopping anyway")

@@ -1,8 +1,9 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { readBootstrap } from '../lib/bootstrap';
+import { UsageSummary } from '../features/usage';
 import { csrfToken } from '../lib/csrf';
 
-/** The username, with a menu holding the logout form (a POST, as Django requires). */
+/** The username, with a menu holding the user's usage and the logout form (a POST, as Django requires). */
 export function UserMenu() {
   const { username, logoutUrl } = readBootstrap();
   const [open, setOpen] = useState(false);
@@ -47,6 +48,7 @@ export function UserMenu() {
           id={menuId}
           className="absolute bottom-full left-0 mb-1 w-full rounded-md border border-zinc-200 bg-white p-1 shadow-lg dark:border-zinc-700 dark:bg-zinc-900"
         >
+          <UsageSummary />
           <form method="post" action={logoutUrl}>
             <input type="hidden" name="csrfmiddlewaretoken" value={csrfToken()} />
             <button

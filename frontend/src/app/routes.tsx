@@ -1,8 +1,10 @@
 import { useCallback, useMemo } from 'react';
 import { useLocation, useNavigate, useParams } from 'react-router';
 import { ChatPage, SharedChatPage } from '../features/chat';
+import { FeedbackControls, useConversationFeedback } from '../features/feedback';
 import { HistoryPage } from '../features/history';
 import { ImportExport } from '../features/transfer';
+import type { Message } from '../lib/protocol';
 import { newUuid } from '../lib/uuid';
 
 /**
@@ -20,7 +22,20 @@ export function ChatRoute() {
   const onStarted = useCallback(() => {
     if (isNew) navigate(`/c/${id}`, { replace: true });
   }, [isNew, id, navigate]);
-  return <ChatPage key={id} conversationId={id} isNew={isNew} onStarted={onStarted} />;
+  return <ChatWithFeedback key={id} conversationId={id} isNew={isNew} onStarted={onStarted} />;
+}
+
+/** The chat page with ratings on its answers (features meet here, not in each other). */
+function ChatWithFeedback(props: { conversationId: string; isNew: boolean; onStarted: () => void }) {
+  const feedback = useConversationFeedback(props.conversationId, !props.isNew);
+  const { rate, withdraw } = feedback.actions;
+  const answerExtras = useCallback(
+    (answer: Message) => (
+      <FeedbackControls messageId={answer.id} feedback={feedback.data[answer.id]} onRate={rate} onWithdraw={withdraw} />
+    ),
+    [feedback.data, rate, withdraw],
+  );
+  return <ChatPage {...props} onOtherFrame={feedback.onFrame} answerExtras={answerExtras} />;
 }
 
 export function HistoryRoute() {

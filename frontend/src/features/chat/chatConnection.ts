@@ -22,6 +22,8 @@ export interface ChatConnectionOptions {
   url?: string;
   WebSocketImpl?: typeof WebSocket;
   random?: () => number;
+  /** Frames of other features on this socket (types chat does not know), as received. */
+  onOtherFrame?: (text: string) => void;
 }
 
 export function chatSocketUrl(conversationId: string): string {
@@ -40,7 +42,10 @@ export class ChatConnection {
   /** client_id of the last frame written, if it was a message.send (errors answer it). */
   private lastWrittenClientId: string | null = null;
 
+  private readonly onOtherFrame?: (text: string) => void;
+
   constructor(options: ChatConnectionOptions) {
+    this.onOtherFrame = options.onOtherFrame;
     this.socket = new ReconnectingSocket({
       url: options.url ?? (() => chatSocketUrl(options.conversationId)),
       WebSocketImpl: options.WebSocketImpl,
@@ -130,7 +135,10 @@ export class ChatConnection {
 
   private receive(text: string) {
     let frame = parseServerFrame(text);
-    if (!frame) return;
+    if (!frame) {
+      this.onOtherFrame?.(text);
+      return;
+    }
     // An error answers the last client frame: attribute it to that send when the
     // server did not say, so the refused message leaves the outbox (and is not resent).
     if (frame.type === 'error' && !frame.client_id && this.lastWrittenClientId) {

@@ -13,8 +13,14 @@ import { streamingMessage } from './reducer';
  * The live state of one conversation over its WebSocket.
  * Returns `{data, loading, actions}`; `data.closedWith` is 4003 for someone else's chat.
  */
-export function useConversationSocket(conversationId: string) {
-  const connection = useMemo(() => new ChatConnection({ conversationId }), [conversationId]);
+export function useConversationSocket(conversationId: string, onOtherFrame?: (text: string) => void) {
+  // The latest callback, without a new connection when it changes.
+  const otherFrame = useRef(onOtherFrame);
+  otherFrame.current = onOtherFrame;
+  const connection = useMemo(
+    () => new ChatConnection({ conversationId, onOtherFrame: (text) => otherFrame.current?.(text) }),
+    [conversationId],
+  );
   const view: ChatView = useSyncExternalStore(connection.subscribe, connection.getView);
   const authLost = useAuthLost();
 

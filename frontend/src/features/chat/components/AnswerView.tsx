@@ -1,6 +1,7 @@
 import { CopyButton } from '../../../components/ui/CopyButton';
 import { IconButton } from '../../../components/ui/IconButton';
 import { RefreshIcon } from '../../../components/ui/icons';
+import type { ReactNode } from 'react';
 import type { Message } from '../../../lib/protocol';
 import { Markdown } from './Markdown';
 import { ThinkingPanel } from './ThinkingPanel';
@@ -13,6 +14,8 @@ interface AnswerViewProps {
   onVersionChange: (index: number) => void;
   /** Present only where regenerating makes sense (the last answer, nothing streaming). */
   onRegenerate?: () => void;
+  /** Other features' controls for a finished answer (e.g. rating it). */
+  extras?: (answer: Message) => ReactNode;
 }
 
 function StatusNote({ answer }: { answer: Message }) {
@@ -43,7 +46,14 @@ function ContextNote({ omitted }: { omitted: number }) {
 }
 
 /** One assistant answer: thinking, Markdown text, status, and its actions. */
-export function AnswerView({ answer, versionIndex, versionCount, onVersionChange, onRegenerate }: AnswerViewProps) {
+export function AnswerView({
+  answer,
+  versionIndex,
+  versionCount,
+  onVersionChange,
+  onRegenerate,
+  extras,
+}: AnswerViewProps) {
   const streaming = answer.status === 'streaming';
   return (
     <article aria-label="Assistant answer" aria-busy={streaming} className="space-y-1">
@@ -69,6 +79,7 @@ export function AnswerView({ answer, versionIndex, versionCount, onVersionChange
         )}
         {answer.model && !streaming && <span className="ml-1 text-xs text-zinc-400">{answer.model}</span>}
       </div>
+      {!streaming && extras?.(answer)}
     </article>
   );
 }

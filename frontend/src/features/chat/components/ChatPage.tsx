@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, type Message } from '../../../lib/protocol';
 import { shownTurns } from '../branch';
@@ -19,10 +19,14 @@ interface ChatPageProps {
   isNew?: boolean;
   /** Called once the first message of a new chat is stored (to put /c/<id> in the URL). */
   onStarted?: () => void;
+  /** Frames of other features on the conversation's socket (e.g. message.feedback). */
+  onOtherFrame?: (text: string) => void;
+  /** Shown with each finished answer's actions (other features' controls, e.g. ratings). */
+  answerExtras?: (answer: Message) => ReactNode;
 }
 
-export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageProps) {
-  const { data, loading, actions } = useConversationSocket(conversationId);
+export function ChatPage({ conversationId, isNew = false, onStarted, onOtherFrame, answerExtras }: ChatPageProps) {
+  const { data, loading, actions } = useConversationSocket(conversationId, onOtherFrame);
   // A new chat's draft lives under one key (abandoned new chats leave no litter) and
   // moves to the conversation's own key once the chat exists.
   const { draft, setDraft } = useDraft(isNew ? 'new' : conversationId);
@@ -153,6 +157,7 @@ export function ChatPage({ conversationId, isNew = false, onStarted }: ChatPageP
           onRegenerate={actions.regenerate}
           onSwitch={actions.switchBranch}
           onEdit={edit}
+          answerExtras={answerExtras}
         />
       )}
       <div className="mx-auto w-full max-w-3xl space-y-2 px-4 pt-2 pb-4">

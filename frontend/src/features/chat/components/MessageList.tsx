@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { IconButton } from '../../../components/ui/IconButton';
 import { ArrowDownIcon } from '../../../components/ui/icons';
 import type { Message } from '../../../lib/protocol';
@@ -22,6 +22,8 @@ interface MessageListProps {
   onSwitch?: (messageId: string) => void;
   /** Send an edited question: a new version beside `message`. */
   onEdit?: (message: Message, content: string) => void;
+  /** More under each finished answer (another feature's controls, e.g. ratings). */
+  answerExtras?: (answer: Message) => ReactNode;
 }
 
 /** How close to the bottom still counts as "reading the latest". */
@@ -31,7 +33,7 @@ const STICK_THRESHOLD_PX = 48;
  * The conversation, virtualized (only rows on screen are in the DOM). It follows a
  * growing answer only while the reader is at the bottom; scrolling up stops that.
  */
-export function MessageList({ turns, pending, canRegenerate, onRegenerate, onSwitch, onEdit }: MessageListProps) {
+export function MessageList({ turns, pending, canRegenerate, onRegenerate, onSwitch, onEdit, answerExtras }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const [atBottom, setAtBottom] = useState(true);
@@ -108,6 +110,7 @@ export function MessageList({ turns, pending, canRegenerate, onRegenerate, onSwi
             versionCount={turn.answerVersions.length}
             onVersionChange={versions(turn.answerVersions, answer).onChange}
             onRegenerate={canRegenerate ? () => onRegenerate(answer.id) : undefined}
+            extras={answerExtras}
           />
         )}
         {!answer && user && isLast && canRegenerate && (

@@ -1,0 +1,2 @@
+export { FeedbackControls } from './components/FeedbackControls';
+export { useConversationFeedback } from './useConversationFeedback';
