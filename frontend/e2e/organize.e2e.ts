@@ -62,13 +62,31 @@ test('pin, archive and file conversations; the sidebar regroups in every tab', a
   await expect(main.getByRole('link', { name: 'Gamma ideas' })).toBeVisible();
   await expect(main.getByRole('link', { name: 'Alpha plans' })).toHaveCount(0);
 
+  // The folder's defaults: a new chat started in it takes its model and prompt, and is filed there.
+  await sidebar(page).getByRole('button', { name: 'Defaults of Work' }).click();
+  const defaults = sidebar(page).getByRole('form', { name: 'Defaults of Work' });
+  await defaults.getByRole('combobox', { name: 'Model for new chats' }).selectOption({ label: 'Demo (terse)' });
+  await defaults.getByRole('textbox', { name: 'System prompt for new chats' }).fill('Keep it short.');
+  await defaults.getByRole('button', { name: 'Save defaults' }).click();
+  await expect(defaults).toHaveCount(0);
+  await sidebar(page).getByRole('link', { name: 'New chat in Work' }).click();
+  await expect(page.getByRole('combobox', { name: 'Model' })).toHaveValue('demo-terse');
+  await page.getByRole('textbox', { name: 'Message' }).fill('Filed?');
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+  await page.waitForURL(/\/c\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('article', { name: 'Assistant answer' }).last().locator('.markdown')).toHaveText(
+    'Terse demo answer to “Filed?”. (system prompt: “Keep it short.”)',
+  );
+  await expect(sidebar(page).getByRole('button', { name: 'Folder Work, 2 conversations' })).toBeVisible();
+
   await sidebar(page).getByRole('button', { name: 'Rename folder Work' }).click();
   await sidebar(page).getByRole('textbox', { name: 'New name for Work' }).fill('Job');
   await sidebar(page).getByRole('textbox', { name: 'New name for Work' }).press('Enter');
-  await expect(sidebar(page).getByRole('button', { name: 'Folder Job, 1 conversation' })).toBeVisible();
+  await expect(sidebar(page).getByRole('button', { name: 'Folder Job, 2 conversations' })).toBeVisible();
   page.once('dialog', (dialog) => void dialog.accept());
   await sidebar(page).getByRole('button', { name: 'Delete folder Job' }).click();
   await expect(sidebar(page).getByRole('button', { name: /^Folder Job/ })).toHaveCount(0);
   await expect(recent(page).getByText('Gamma ideas')).toBeVisible();
+  await expect(recent(page).getByText('Filed?')).toBeVisible();
   await other.close();
 });

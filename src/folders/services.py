@@ -2,6 +2,8 @@
 `Conversation.folder`); deleting it leaves them unfiled."""
 from django.db.models import Count
 
+from llm import catalogue
+
 from .models import NAME_MAX, Folder
 
 PROMPT_MAX = 8000
@@ -24,9 +26,10 @@ def _clean(*, owner, name=None, model=None, system_prompt=None, folder=None) -> 
             raise FolderError(f"You already have a folder named {name!r}.")
         fields["name"] = name
     if model is not None:
-        if len(model) > 200 or "\x00" in model:
-            raise FolderError("A model id has at most 200 characters.")
-        fields["model"] = model.strip()
+        model = model.strip()
+        if model and not catalogue.offered(model):  # "" is the user's own last choice
+            raise FolderError(f"The model {model[:100]!r} is not offered here (GET /api/models/).")
+        fields["model"] = model
     if system_prompt is not None:
         if len(system_prompt) > PROMPT_MAX or "\x00" in system_prompt:
             raise FolderError(f"A system prompt has at most {PROMPT_MAX} characters.")

@@ -1,10 +1,11 @@
-import { useCallback, useMemo } from 'react';
-import { useLocation, useNavigate, useParams } from 'react-router';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { ChatPage, SharedChatPage } from '../features/chat';
 import { FeedbackControls, useConversationFeedback } from '../features/feedback';
 import { HistoryPage } from '../features/history';
 import { ImportExport } from '../features/transfer';
-import type { Message } from '../lib/protocol';
+import { listFolders } from '../lib/api';
+import type { ConversationSettings, Message } from '../lib/protocol';
 import { newUuid } from '../lib/uuid';
 
 /**
@@ -14,6 +15,7 @@ import { newUuid } from '../lib/uuid';
  */
 export function ChatRoute() {
   const { conversationId } = useParams();
+  const [searchParams] = useSearchParams();
   const location = useLocation();
   const navigate = useNavigate();
   const freshId = useMemo(() => newUuid(), [location.key]);
@@ -22,11 +24,37 @@ export function ChatRoute() {
   const onStarted = useCallback(() => {
     if (isNew) navigate(`/c/${id}`, { replace: true });
   }, [isNew, id, navigate]);
-  return <ChatWithFeedback key={id} conversationId={id} isNew={isNew} onStarted={onStarted} />;
+  const startIn = useFolderStart(isNew ? searchParams.get('folder') : null);
+  return <ChatWithFeedback key={id} conversationId={id} isNew={isNew} onStarted={onStarted} startIn={startIn} />;
+}
+
+/** `/?folder=<id>`: a new chat in that folder, with the folder's defaults (model, prompt). */
+function useFolderStart(folderId: string | null) {
+  const [settings, setSettings] = useState<Partial<ConversationSettings> | null>(null);
+  useEffect(() => {
+    setSettings(null);
+    if (!folderId) return;
+    let live = true;
+    listFolders().then((folders) => {
+      const folder = Array.isArray(folders) ? folders.find((f) => f.id === folderId) : undefined;
+      if (!live || !folder) return;
+      setSettings({ ...(folder.model ? { model: folder.model } : {}), ...(folder.system_prompt ? { system_prompt: folder.system_prompt } : {}) });
+    }, () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [folderId]);
+  // Filed even when sent before the defaults arrive.
+  return useMemo(() => (folderId ? { folderId, settings: settings ?? {} } : undefined), [folderId, settings]);
 }
 
 /** The chat page with ratings on its answers (features meet here, not in each other). */
-function ChatWithFeedback(props: { conversationId: string; isNew: boolean; onStarted: () => void }) {
+function ChatWithFeedback(props: {
+  conversationId: string;
+  isNew: boolean;
+  onStarted: () => void;
+  startIn?: { folderId: string; settings: Partial<ConversationSettings> };
+}) {
   const feedback = useConversationFeedback(props.conversationId, !props.isNew);
   const { rate, withdraw } = feedback.actions;
   const answerExtras = useCallback(

@@ -62,6 +62,8 @@ def test_folders_file_conversations_and_deleting_one_unfiles_them(alice, three):
     work = work.json()
     assert (work["name"], work["model"], work["system_prompt"], work["conversation_count"]) == ("Work", "demo", "Be brief.", 0)
     assert post(alice, "/api/folders/", {"name": "work"}).status_code == 400  # names are unique per user
+    unknown = post(alice, "/api/folders/", {"name": "Other", "model": "no-such-model"})
+    assert unknown.status_code == 400 and "not offered" in unknown.json()["error"]["message"]
     assert post(alice, "/api/folders/", {"name": " "}).status_code == 400
     trips = post(alice, "/api/folders/", {"name": "Trips"}).json()
 

@@ -9,7 +9,7 @@ import { changedSettings, effectiveSettings, isOffered } from './settings';
  * conversation.updated); a new chat keeps the choice here and sends it with its first
  * message (`firstSend`). The catalogue and the user's last choice are read on mount.
  */
-export function useChatSettings(conversation: Conversation | null) {
+export function useChatSettings(conversation: Conversation | null, preset?: Partial<ConversationSettings>) {
   const [catalogue, setCatalogue] = useState<ModelCatalogue | null>(null);
   const [draft, setDraft] = useState<ConversationSettings | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -26,7 +26,10 @@ export function useChatSettings(conversation: Conversation | null) {
     };
   }, []);
 
-  const current = effectiveSettings(conversation, catalogue, draft);
+  const base = effectiveSettings(conversation, catalogue, draft);
+  // A new chat started somewhere with defaults of its own (a folder's) starts from them.
+  const seeded = !conversation && !draft && preset && base ? { ...base, ...preset } : null;
+  const current = seeded ?? base;
   const conversationId = conversation?.id ?? null;
 
   const choose = useCallback(
@@ -58,7 +61,7 @@ export function useChatSettings(conversation: Conversation | null) {
       saving,
       withdrawn: current ? !isOffered(catalogue, current.model) : false,
       /** What the first message of a new chat carries: the choice made for it, if any. */
-      firstSend: conversationId ? undefined : (draft ?? undefined),
+      firstSend: conversationId ? undefined : (draft ?? seeded ?? undefined),
     },
     actions: { choose },
   };

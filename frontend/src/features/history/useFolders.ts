@@ -30,10 +30,14 @@ export function useFolders() {
     await updateFolder(id, { name });
     changed();
   }, []);
+  const update = useCallback(async (id: string, changes: { model?: string; system_prompt?: string }) => {
+    await updateFolder(id, changes);
+    changed();
+  }, []);
   const remove = useCallback(async (id: string) => {
     await deleteFolder(id);
     changed();
   }, []);
 
-  return { data: folders, loading, error, actions: { create, rename, remove } };
+  return { data: folders, loading, error, actions: { create, rename, update, remove } };
 }

@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
-import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, type Message } from '../../../lib/protocol';
+import { organizeConversation } from '../../../lib/api';
+import { conversationsChanged } from '../../../lib/liveState';
+import { CLOSE_FORBIDDEN, CLOSE_NOT_LOGGED_IN, type ConversationSettings, type Message } from '../../../lib/protocol';
 import { shownTurns } from '../branch';
 import { useChatSettings } from '../useChatSettings';
 import { useConversationSocket } from '../useConversationSocket';
@@ -23,9 +25,11 @@ interface ChatPageProps {
   onOtherFrame?: (text: string) => void;
   /** Shown with each finished answer's actions (other features' controls, e.g. ratings). */
   answerExtras?: (answer: Message) => ReactNode;
+  /** A new chat started in a folder: it goes into the folder, with the folder's defaults. */
+  startIn?: { folderId: string; settings: Partial<ConversationSettings> };
 }
 
-export function ChatPage({ conversationId, isNew = false, onStarted, onOtherFrame, answerExtras }: ChatPageProps) {
+export function ChatPage({ conversationId, isNew = false, onStarted, onOtherFrame, answerExtras, startIn }: ChatPageProps) {
   const { data, loading, actions } = useConversationSocket(conversationId, onOtherFrame);
   // A new chat's draft lives under one key (abandoned new chats leave no litter) and
   // moves to the conversation's own key once the chat exists.
@@ -35,7 +39,7 @@ export function ChatPage({ conversationId, isNew = false, onStarted, onOtherFram
   const { chat, connection, closedWith, streaming } = data;
   const draftRef = useRef(draft);
   draftRef.current = draft;
-  const chatSettings = useChatSettings(chat.conversation);
+  const chatSettings = useChatSettings(chat.conversation, startIn?.settings);
   const [settingsOpen, setSettingsOpen] = useState(false);
 
   useEffect(() => {
@@ -47,6 +51,14 @@ export function ChatPage({ conversationId, isNew = false, onStarted, onOtherFram
   useEffect(() => {
     if (started) onStarted?.();
   }, [started, onStarted]);
+  // Filed once it exists (a PATCH; the lists refetch).
+  const filed = useRef(false);
+  const folderId = startIn?.folderId;
+  useEffect(() => {
+    if (!started || !folderId || filed.current) return;
+    filed.current = true;
+    organizeConversation(conversationId, { folder_id: folderId }).then(conversationsChanged, () => undefined);
+  }, [started, folderId, conversationId]);
 
   // A refused send gives its text back to the composer, unless the user typed anew.
   const error = chat.error;

@@ -1,9 +1,9 @@
-import { useState, type FormEvent } from 'react';
-import { NavLink } from 'react-router';
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, NavLink } from 'react-router';
 import { VirtualList } from '../../../components/ui/VirtualList';
-import { ApiError } from '../../../lib/api';
+import { ApiError, getModels } from '../../../lib/api';
 import { useStreamingConversations } from '../../../lib/liveState';
-import type { ConversationSummary, Folder } from '../../../lib/protocol';
+import type { ConversationSummary, Folder, ModelInfo } from '../../../lib/protocol';
 import { useConversationList } from '../useConversationList';
 import { useFolders } from '../useFolders';
 import { ConversationMenu, type Organize } from './ConversationMenu';
@@ -40,15 +40,17 @@ function ConversationLink({ conversation, folders, onOrganize, onNavigate }: {
 }
 
 /** One folder: its name and count; opened, its conversations (loaded only then). */
-function FolderGroup({ folder, folders, onNavigate, onRename, onDelete }: {
+function FolderGroup({ folder, folders, onNavigate, onRename, onDelete, onDefaults }: {
   folder: Folder;
   folders: Folder[];
   onNavigate?: () => void;
   onRename: (name: string) => Promise<void>;
   onDelete: () => Promise<void>;
+  onDefaults: (defaults: { model: string; system_prompt: string }) => Promise<void>;
 }) {
   const [open, setOpen] = useState(false);
   const [naming, setNaming] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
   return (
     <li>
       <div className="flex items-center gap-1 px-1">
@@ -84,6 +86,14 @@ function FolderGroup({ folder, folders, onNavigate, onRename, onDelete }: {
           </form>
         ) : (
           <>
+            <Link to={`/?folder=${folder.id}`} onClick={onNavigate} aria-label={`New chat in ${folder.name}`} title="New chat here"
+              className="rounded px-1 text-xs text-zinc-500 hover:bg-zinc-200 dark:hover:bg-zinc-700">
+              ＋
+            </Link>
+            <button type="button" aria-label={`Defaults of ${folder.name}`} aria-expanded={editing} onClick={() => setEditing((was) => !was)}
+              title="Model and system prompt for new chats here" className="rounded px-1 text-xs text-zinc-500 hover:bg-zinc-200 dark:hover:bg-zinc-700">
+              ⚙
+            </button>
             <button type="button" aria-label={`Rename folder ${folder.name}`} onClick={() => setNaming(folder.name)}
               className="rounded px-1 text-xs text-zinc-500 hover:bg-zinc-200 dark:hover:bg-zinc-700">
               ✎
@@ -101,8 +111,48 @@ function FolderGroup({ folder, folders, onNavigate, onRename, onDelete }: {
           </>
         )}
       </div>
+      {editing && <FolderDefaults folder={folder} onSave={(defaults) => onDefaults(defaults).then(() => setEditing(false))} />}
       {open && <FolderConversations folder={folder} folders={folders} onNavigate={onNavigate} />}
     </li>
+  );
+}
+
+/** The model and system prompt new chats started in the folder begin with. */
+function FolderDefaults({ folder, onSave }: { folder: Folder; onSave: (defaults: { model: string; system_prompt: string }) => Promise<void> }) {
+  const [models, setModels] = useState<ModelInfo[]>([]);
+  const [model, setModel] = useState(folder.model);
+  const [prompt, setPrompt] = useState(folder.system_prompt);
+  useEffect(() => {
+    getModels().then((catalogue) => setModels(Array.isArray(catalogue?.models) ? catalogue.models : []), () => undefined);
+  }, []);
+  return (
+    <form
+      aria-label={`Defaults of ${folder.name}`}
+      className="ml-4 space-y-1 px-2 py-1 text-sm"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void onSave({ model, system_prompt: prompt }).catch(() => undefined);
+      }}
+    >
+      <label className="block text-xs text-zinc-500">
+        Model for new chats
+        <select value={model} onChange={(event) => setModel(event.target.value)} aria-label="Model for new chats"
+          className="mt-0.5 block w-full rounded border border-zinc-300 bg-white px-1 py-0.5 dark:border-zinc-700 dark:bg-zinc-900">
+          <option value="">The user's last choice</option>
+          {models.map((m) => (
+            <option key={m.id} value={m.id}>{m.label}</option>
+          ))}
+        </select>
+      </label>
+      <label className="block text-xs text-zinc-500">
+        System prompt for new chats
+        <textarea value={prompt} onChange={(event) => setPrompt(event.target.value)} rows={3} aria-label="System prompt for new chats"
+          className="mt-0.5 block w-full rounded border border-zinc-300 bg-white px-1 py-0.5 dark:border-zinc-700 dark:bg-zinc-900" />
+      </label>
+      <button type="submit" className="rounded bg-zinc-900 px-2 py-0.5 text-xs text-white dark:bg-zinc-100 dark:text-zinc-900">
+        Save defaults
+      </button>
+    </form>
   );
 }
 
@@ -201,6 +251,7 @@ export function ConversationSidebarList({ onNavigate }: { onNavigate?: () => voi
                 onNavigate={onNavigate}
                 onRename={(name) => folderAction(() => folders.actions.rename(folder.id, name))}
                 onDelete={() => folderAction(() => folders.actions.remove(folder.id))}
+                onDefaults={(defaults) => folderAction(() => folders.actions.update(folder.id, defaults))}
               />
             ))}
           </ul>
