@@ -1,6 +1,7 @@
 """Writes and reads of folders. A folder holds the user's conversations (chat's
 `Conversation.folder`); deleting it leaves them unfiled."""
 from django.db.models import Count
+from django.db.models.functions import Lower
 
 from llm import catalogue
 
@@ -59,4 +60,6 @@ def folder_delete(*, owner, folder_id) -> bool:
 
 def folder_list(*, owner) -> list[Folder]:
     """The user's folders by name, each with `conversation_count` (one query)."""
-    return list(Folder.objects.filter(owner=owner).annotate(conversation_count=Count("conversations")))
+    # Ordered here: Meta.ordering is not applied to a query with GROUP BY.
+    return list(Folder.objects.filter(owner=owner).annotate(conversation_count=Count("conversations"))
+                .order_by(Lower("name"), "created_at"))
