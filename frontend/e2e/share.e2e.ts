@@ -14,7 +14,7 @@ test('share a conversation, open the link as another user, continue it, revoke i
   await expect(lastAnswer(page).getByText('Stopped.', { exact: true })).toBeVisible();
   const answer = (await lastAnswer(page).locator('.markdown').first().innerText()).trim();
 
-  await page.getByRole('button', { name: 'Share' }).click();
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Share this conversation' });
   await dialog.getByRole('button', { name: 'Create link' }).click();
   const link = await dialog.getByRole('textbox', { name: 'Share link' }).first().inputValue();
@@ -37,7 +37,7 @@ test('share a conversation, open the link as another user, continue it, revoke i
   await expect(viewer.getByRole('log', { name: 'Conversation' }).getByText('Share this question.', { exact: true })).toBeVisible();
   await expect(viewer.getByRole('textbox', { name: 'Message' })).toBeEnabled();
 
-  await page.getByRole('button', { name: 'Share' }).click();
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
   await dialog.getByRole('button', { name: 'Revoke' }).first().click();
   await expect(dialog.getByRole('textbox', { name: 'Share link' })).toHaveCount(0);
   const gone = await viewer.goto(link);
