@@ -64,7 +64,7 @@ def main() -> None:
         Conversation.objects.bulk_create(rows, batch_size=1000)
         Message.objects.bulk_create([Message(conversation=c, role="user", content=f"About {c.title}?", created_at=c.created_at)
                                      for c in rows], batch_size=1000)
-        client = Client()
+        client = Client(HTTP_HOST="localhost")  # an allowed host (DJANGO_ALLOWED_HOSTS)
         client.force_login(user)
 
         def get(path):

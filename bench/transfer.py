@@ -46,7 +46,7 @@ class Peak:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
-        self.mib = (rss_kib("VmHWM") - self.base) / 1024
+        self.mib = max(0, rss_kib("VmHWM") - self.base) / 1024
 
 
 def chatgpt_file(count: int) -> bytes:
