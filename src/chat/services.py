@@ -150,15 +150,19 @@ def _shown_tip(conversation: Conversation) -> Message | None:
     return conversation.messages.order_by("-created_at", "-id").first()
 
 
-def _question_parent(conversation: Conversation, parent_id) -> Message | None:
+def _question_parent_id(conversation: Conversation, parent_id):
+    """The id of the message a new question follows (no query in the common case: the
+    stored end of the shown branch)."""
     if parent_id is SHOWN_BRANCH:
-        return _shown_tip(conversation)
+        if conversation.active_leaf_id is not None:
+            return conversation.active_leaf_id
+        tip = _shown_tip(conversation)
+        return tip.id if tip is not None else None
     if parent_id is None:
         return None
-    parent = conversation.messages.filter(id=parent_id, role=Message.Role.ASSISTANT).first()
-    if parent is None:
+    if not conversation.messages.filter(id=parent_id, role=Message.Role.ASSISTANT).exists():
         raise NoSuchMessage
-    return parent
+    return parent_id
 
 
 def _message_send(*, user, conversation_id, content, client_id, model, chosen, parent_id) -> Opened:
@@ -181,12 +185,12 @@ def _message_send(*, user, conversation_id, content, client_id, model, chosen, p
             return Opened(conversation, earlier, None)
     if created and parent_id not in (SHOWN_BRANCH, None):
         raise NoSuchMessage  # a new conversation holds no answer to follow
-    parent = None if created else _question_parent(conversation, parent_id)
+    parent_id = None if created else _question_parent_id(conversation, parent_id)
     if chosen and not created:
         settings_changed = choices.settle_existing(conversation, user=user, chosen=chosen)
     model = model or choices.answer_model(conversation)  # a withdrawn model is refused here
     question = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content=content, parent=parent,
+        conversation=conversation, role=Message.Role.USER, content=content, parent_id=parent_id,
         client_id=client_id, created_at=now, updated_at=now,
     )
     # Busy and the answer cap are checked here; a refusal rolls the question back with the

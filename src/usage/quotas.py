@@ -51,13 +51,28 @@ def limits_for(user) -> dict[str, int]:
     return limits
 
 
-_limits_cache: dict[int, tuple[float, dict]] = {}
+_limits_cache: dict = {}  # user id -> (when, limits); OVERRIDES -> (when, whether any exist)
+OVERRIDES = "overrides"
+
+
+def _fresh(key):
+    found = _limits_cache.get(key)
+    return found if found is not None and time.monotonic() - found[0] < LIMITS_CACHE_SECONDS else None
 
 
 async def cached_limits(user) -> dict[str, int]:
-    found = _limits_cache.get(user.pk)
-    if found is not None and time.monotonic() - found[0] < LIMITS_CACHE_SECONDS:
+    found = _fresh(user.pk)
+    if found is not None:
         return found[1]
+    # No budget in the settings and no override anywhere (the default set-up): no query per
+    # user, only one per LIMITS_CACHE_SECONDS for the whole process. A send waits for this.
+    defaults = {name: getattr(settings, f"QUOTA_{name.upper()}") for name in FIELDS}
+    if not any(defaults.values()):
+        overrides = _fresh(OVERRIDES)
+        if overrides is None:
+            overrides = _limits_cache[OVERRIDES] = (time.monotonic(), await Quota.objects.aexists())
+        if not overrides[1]:
+            return defaults
     limits = await database_sync_to_async(limits_for)(user)
     _limits_cache[user.pk] = (time.monotonic(), limits)
     return limits
