@@ -362,6 +362,11 @@ async def _stream(
             return not client_gone.done()
 
         tokens = [("reasoning_content", t) for t in scenario.reasoning] + [("content", t) for t in scenario.content]
+        # As OpenAI's API does: a reply cut at max_tokens ends with finish_reason "length".
+        cap = payload.get("max_tokens") or payload.get("max_completion_tokens")
+        finish = "stop"
+        if isinstance(cap, int) and 0 < cap < len(tokens):
+            tokens, finish = tokens[:cap], "length"
         for sent, (part, text) in enumerate(tokens):
             if sent == scenario.drop_after:
                 writer.transport.abort()  # no terminating chunk: the client sees a cut body
@@ -383,7 +388,7 @@ async def _stream(
         if scenario.hang_after is not None and scenario.hang_after >= len(tokens):
             await client_gone
             return False
-        finals = [event([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}])]
+        finals = [event([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish}])]
         usage = _usage(payload, scenario)
         if usage and (payload.get("stream_options") or {}).get("include_usage"):
             finals.append(event([], usage=usage))

@@ -105,8 +105,8 @@ class LangChainProvider:
             chat_model = self._models[loop] = self._build()
         return chat_model
 
-    async def stream(self, messages: list[tuple[str, str]], *,
-                     temperature: float | None = None) -> AsyncIterator[Chunk | Usage]:
+    async def stream(self, messages: list[tuple[str, str]], *, temperature: float | None = None,
+                     max_tokens: int | None = None) -> AsyncIterator[Chunk | Usage]:
         usage: Usage | None = None
         started = False  # some chunk arrived
         answering = False  # some text arrived: from now on the idle limit applies
@@ -120,6 +120,8 @@ class LangChainProvider:
             # The temperature goes into this request's body only: one model (one HTTP client)
             # serves every temperature.
             options = {} if temperature is None else {"temperature": temperature}
+            if max_tokens is not None:  # a short reply (a title): the upstream stops early
+                options["max_tokens"] = max_tokens
             async with aclosing(chat_model.astream(to_langchain_messages(messages), **options)) as upstream:
                 while True:
                     limit = asyncio.timeout_at(

@@ -83,11 +83,12 @@ class Provider(Protocol):
     name: str
     model: str
 
-    def stream(self, messages: list[tuple[str, str]], *,
-               temperature: float | None = None) -> AsyncIterator[Chunk | Usage]:
+    def stream(self, messages: list[tuple[str, str]], *, temperature: float | None = None,
+               max_tokens: int | None = None) -> AsyncIterator[Chunk | Usage]:
         """Stream the answer to `messages` ((role, content), role in system/user/assistant).
 
         `temperature` (0..2) goes into this request only; None leaves the model's default.
+        `max_tokens` caps this reply (titles); None: the upstream's own limit.
 
         Yields `Chunk`s with non-empty text and, at most once at the end, a `Usage`.
         Raises `UpstreamError` on any upstream failure; cancellation propagates untouched.

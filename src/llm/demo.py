@@ -22,8 +22,8 @@ class DemoProvider:
         self.model = config.model or "demo"
         self.terse = self.model == "demo-terse"
 
-    async def stream(self, messages: list[tuple[str, str]], *,
-                     temperature: float | None = None) -> AsyncIterator[Chunk | Usage]:
+    async def stream(self, messages: list[tuple[str, str]], *, temperature: float | None = None,
+                     max_tokens: int | None = None) -> AsyncIterator[Chunk | Usage]:
         if messages and messages[0] == ("system", TITLE_INSTRUCTION):
             parts = [("content", demo_title(messages))]
         elif self.terse:

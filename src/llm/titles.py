@@ -14,6 +14,9 @@ TITLE_INSTRUCTION = (
 EXCERPT_CHARS = 2000  # of the question and of the answer: a title needs no more
 TITLE_MAX = 60
 READ_MAX = 400  # characters of the reply read at most
+# Tokens the upstream may write: a title is a few words, and a long reply costs the upstream,
+# this process's CPU and the user's budget.
+TITLE_TOKENS = 32
 
 
 def title_request(question: str, answer: str) -> list[tuple[str, str]]:
@@ -29,7 +32,7 @@ async def ask_title(provider: Provider, question: str, answer: str) -> str:
     """The model's title, cleaned (one line, no quotes, at most TITLE_MAX characters); ""
     when it gave nothing usable. Raises UpstreamError as stream() does."""
     text = ""
-    async with aclosing(provider.stream(title_request(question, answer))) as stream:
+    async with aclosing(provider.stream(title_request(question, answer), max_tokens=TITLE_TOKENS)) as stream:
         async for item in stream:
             if isinstance(item, Chunk) and item.part == "content":
                 text += item.text

@@ -45,6 +45,10 @@ async def test_the_model_titles_a_new_chat_and_every_socket_hears_it(chat_layer,
     assert [m["role"] for m in title_request["messages"]] == ["system", "user", "assistant", "user"]
     assert title_request["messages"][0]["content"] == TITLE_INSTRUCTION
     assert title_request["messages"][2]["content"] == "Lisbon in May is warm."
+    # A title is short: the upstream is told to stop early (the answers are not capped).
+    # (LangChain sends OpenAI's newer name for it.)
+    cap = title_request.get("max_completion_tokens", title_request.get("max_tokens"))
+    assert cap == 32 and not {"max_tokens", "max_completion_tokens"} & set(llm.requests[0])
     conversation = await Conversation.objects.aget(id=cid)
     assert (conversation.title, conversation.title_source) == ("Planning a Lisbon trip", "model")
     # Only the first answer is titled.
