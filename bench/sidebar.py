@@ -8,9 +8,7 @@ Requests go through Django's test client to the real API views, as a logged-in u
 times are medians (and p95) in ms. Throwaway database as in bench/tree.py.
 """
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,14 +16,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 
-def timed(runs: int, call) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+from bench.tree import timed  # noqa: E402  (one home for median / p95)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
  * Rating an answer: thumbs, a reason and a comment; another tab sees it; withdrawing;
  * and the admin's feedback queue lists it.
  */
-import { expect, lastAnswer, newChat, password, test, waitForEnd } from './fixtures';
+import { expect, lastAnswer, newChat, openAdmin, test, waitForEnd } from './fixtures';
 
 test('rate an answer with a reason, see it in another tab and in the admin queue, withdraw it', async ({
   page,
@@ -36,17 +36,12 @@ test('rate an answer with a reason, see it in another tab and in the admin queue
   await expect(lastAnswer(page).getByRole('button', { name: 'Bad answer' })).toHaveAttribute('aria-pressed', 'true');
 
   // The admin's queue lists it, filtered to thumbs down.
-  const admin = await browser.newContext({ storageState: undefined });
-  const adminPage = await admin.newPage();
-  await adminPage.goto('/admin/login/?next=/admin/feedback/feedback/%3Frating__exact%3Ddown');
-  await adminPage.getByLabel('Username').fill('olga');
-  await adminPage.getByLabel('Password').fill(password());
-  await adminPage.getByRole('button', { name: 'Log in' }).click();
+  const adminPage = await openAdmin(browser, '/admin/feedback/feedback/?rating__exact=down');
   await expect(adminPage.getByRole('heading', { name: /Select feedback/ })).toBeVisible();
   const row = adminPage.locator('#result_list tr', { hasText: comment });
   await expect(row).toBeVisible();
   await expect(row).toContainText(/incomplete/i);
-  await admin.close();
+  await adminPage.context().close();
 
   // Choosing the same thumb again withdraws it, in both tabs.
   await lastAnswer(page).getByRole('button', { name: 'Bad answer' }).click();

@@ -112,3 +112,14 @@ export function markdownWords(markdown: string): string[] {
 export function renderedWords(text: string): string[] {
   return text.match(/[\p{L}\p{N}_]+/gu) ?? [];
 }
+
+/** A browser context logged in to the admin as olga (a superuser), on `next`. */
+export async function openAdmin(browser: import('@playwright/test').Browser, next: string): Promise<Page> {
+  const admin = await browser.newContext({ storageState: undefined });
+  const page = await admin.newPage();
+  await page.goto(`/admin/login/?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Username').fill('olga');
+  await page.getByLabel('Password').fill(password());
+  await page.getByRole('button', { name: 'Log in' }).click();
+  return page;
+}

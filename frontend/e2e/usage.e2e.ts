@@ -2,7 +2,7 @@
  * Usage: after an answer the user menu shows today's and this month's usage, and the
  * admin's usage page lists the user with a chart and totals.
  */
-import { expect, lastAnswer, newChat, password, test, waitForEnd } from './fixtures';
+import { expect, lastAnswer, newChat, openAdmin, test, waitForEnd } from './fixtures';
 
 test('the user sees their usage, the admin the usage page with its chart', async ({ page, browser }) => {
   await newChat(page, 'Count my tokens, please.');
@@ -17,15 +17,10 @@ test('the user sees their usage, the admin the usage page with its chart', async
   }).toPass({ timeout: 20_000 });
   await expect(page.getByText('This month')).toBeVisible();
 
-  const admin = await browser.newContext({ storageState: undefined });
-  const adminPage = await admin.newPage();
-  await adminPage.goto('/admin/login/?next=/admin/usage/dailyusage/');
-  await adminPage.getByLabel('Username').fill('olga');
-  await adminPage.getByLabel('Password').fill(password());
-  await adminPage.getByRole('button', { name: 'Log in' }).click();
+  const adminPage = await openAdmin(browser, '/admin/usage/dailyusage/');
   await expect(adminPage.getByRole('heading', { name: 'Usage and cost' })).toBeVisible();
   await expect(adminPage.locator('#usage-rows')).toContainText('alice');
   await expect(adminPage.getByRole('img', { name: 'Tokens per day' }).locator('rect')).not.toHaveCount(0);
   await expect(adminPage.locator('#usage-totals')).toContainText(/[1-9]\d* answers/);
-  await admin.close();
+  await adminPage.context().close();
 });
