@@ -262,6 +262,10 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     return opened
 
 
+def no_such_message() -> ProtocolError:
+    return ProtocolError(protocol.BAD_REQUEST, "\"message_id\" is no message of this conversation.")
+
+
 def no_such_parent(client_id: str | None = None) -> ProtocolError:
     return ProtocolError(protocol.BAD_REQUEST, "\"parent_id\" is not an answer in this conversation.",
                          client_id=client_id)
@@ -298,7 +302,7 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
     except services.NothingToAnswer:
         raise ProtocolError(protocol.BAD_REQUEST, "There is no message to answer again yet.") from None
     except services.NoSuchMessage:
-        raise ProtocolError(protocol.BAD_REQUEST, "\"message_id\" is no message of this conversation.") from None
+        raise no_such_message() from None
     except catalogue.UnknownModel as exc:
         raise unknown_model(exc) from None
     answer = Answer(answer=answer_row, owner_id=user.pk, context=context,
@@ -317,7 +321,7 @@ async def switch_branch(*, user, conversation_id, message_id):
             user=user, conversation_id=conversation_id, message_id=message_id
         )
     except services.NoSuchMessage:
-        raise ProtocolError(protocol.BAD_REQUEST, "\"message_id\" is no message of this conversation.") from None
+        raise no_such_message() from None
     await fanout.publish(user.pk, conversation_id, protocol.conversation_updated_frame(conversation))
     return conversation
 

@@ -20,6 +20,7 @@ from .models import Conversation, Message
 
 TITLE_MAX = 60
 TITLE_MODEL_MAX = Conversation._meta.get_field("title").max_length
+MODEL_MAX = Message._meta.get_field("model").max_length
 # The error of an answer whose server process stopped while it was being written.
 INTERRUPTED_ERROR = "The server stopped while this answer was being written."
 
@@ -351,7 +352,7 @@ def conversations_create(*, owner, conversations: list[NewConversation]) -> list
     message keeps the status it was given, and no answer starts.
     """
     with transaction.atomic():
-        rows = [Conversation(owner=owner, title=c.title.strip()[:200] or "Imported chat",
+        rows = [Conversation(owner=owner, title=c.title.strip()[:TITLE_MODEL_MAX] or "Imported chat",
                              created_at=c.created_at, updated_at=c.updated_at) for c in conversations]
         Conversation.objects.bulk_create(rows, batch_size=500)
         messages, leaves = [], []
@@ -363,7 +364,7 @@ def conversations_create(*, owner, conversations: list[NewConversation]) -> list
                 at = new.created_at if parent is None else max(new.created_at, parent.created_at + timedelta(microseconds=1))
                 message = Message(
                     conversation=row, role=new.role, content=new.content, reasoning=new.reasoning,
-                    model=(new.model or None) and new.model[:200], status=new.status, error=new.error,
+                    model=(new.model or None) and new.model[:MODEL_MAX], status=new.status, error=new.error,
                     parent=parent, created_at=at, updated_at=at,
                 )
                 made[new.key] = message

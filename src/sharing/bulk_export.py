@@ -6,6 +6,7 @@ contract's shapes: what /export/?format=json gives, and what the import takes ba
 event loop, not the shared ORM thread), so memory holds one batch whatever the count: only
 the zip's central directory (some 100 bytes a file) grows with it.
 """
+import json
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -66,8 +67,6 @@ class BulkExport:
         return self.sink.take(), len(conversations) < BATCH
 
     def _pack(self, conversation: dict, messages: list[dict]) -> None:
-        import json
-
         stem = filename_stem(conversation)
         if stem in self.names:
             stem = f"{stem}-{conversation['id']}"

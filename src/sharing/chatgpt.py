@@ -6,7 +6,7 @@ children hang under the nearest message kept), images and other non-text parts b
 placeholder such as `[image]`, null parts are skipped. Branches (edits, regenerations)
 stay branches; `current_node` is the shown branch.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from chat import tree
 from chat.services import NewConversation, NewMessage
@@ -54,7 +54,6 @@ def conversation(item, index: int) -> tuple[str, NewConversation]:
 
     messages: list[NewMessage] = []
     kept: dict = {}  # node id -> the message key it is (itself, or the nearest kept ancestor)
-    times: dict = {}  # message key -> its time: a child is never older than its parent
     order = tree.parents_first({key: node.get("parent") for key, node in nodes.items()})
     if order is None:
         raise ImportFileError(f"{where}: its messages' parent links form a loop.")
@@ -66,11 +65,10 @@ def conversation(item, index: int) -> tuple[str, NewConversation]:
             kept[key] = parent_kept  # left out: its children hang under its kept ancestor
             continue
         role, text, model, stamp = message
-        # Strictly after its parent, so the order by time is the tree's order.
-        floor = times[parent_kept] + timedelta(microseconds=1) if parent_kept in times else created
-        times[str(key)] = at = max(stamp or floor, floor)
+        # Not older than the conversation; chat.services.conversations_create puts each
+        # message strictly after its parent.
         messages.append(NewMessage(key=str(key), parent_key=parent_kept, role=role, content=text,
-                                   model=model, created_at=at))
+                                   model=model, created_at=max(stamp or created, created)))
         kept[key] = str(key)
     leaf = kept.get(item.get("current_node"))
     return source_id[:200], NewConversation(title=title or "", created_at=created, updated_at=max(updated, created),

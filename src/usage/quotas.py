@@ -35,10 +35,15 @@ def now() -> datetime:
 
 
 # --- budgets ------------------------------------------------------------------------------------
+def default_limits() -> dict[str, int]:
+    """The QUOTA_* settings' budgets (0: no limit)."""
+    return {name: getattr(settings, f"QUOTA_{name.upper()}") for name in FIELDS}
+
+
 def limits_for(user) -> dict[str, int]:
     """The user's budgets (0: no limit): their own override, else their groups' (the most
     generous), else the QUOTA_* settings; one query."""
-    limits = {name: getattr(settings, f"QUOTA_{name.upper()}") for name in FIELDS}
+    limits = default_limits()
     rows = list(Quota.objects.filter(Q(user_id=user.pk) | Q(group__user=user.pk)).values("user_id", *FIELDS))
     groups = [row for row in rows if row["user_id"] is None]
     own = next((row for row in rows if row["user_id"] is not None), None)
@@ -66,7 +71,7 @@ async def cached_limits(user) -> dict[str, int]:
         return found[1]
     # No budget in the settings and no override anywhere (the default set-up): no query per
     # user, only one per LIMITS_CACHE_SECONDS for the whole process. A send waits for this.
-    defaults = {name: getattr(settings, f"QUOTA_{name.upper()}") for name in FIELDS}
+    defaults = default_limits()
     if not any(defaults.values()):
         overrides = _fresh(OVERRIDES)
         if overrides is None:
