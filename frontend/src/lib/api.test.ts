@@ -1,17 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, deleteConversation, listConversations, login, renameConversation } from './api';
-import { respond } from '../test/respond';
+import { respond, stubFetch } from '../test/respond';
 
 
 describe('api client', () => {
-  const fetchMock = vi.fn();
-  beforeEach(() => {
-    vi.stubGlobal('fetch', fetchMock);
-    document.cookie = 'csrftoken=tok123';
-  });
+  const fetchMock = stubFetch();
   afterEach(() => {
-    vi.unstubAllGlobals();
-    fetchMock.mockReset();
     document.cookie = 'csrftoken=; expires=Thu, 01 Jan 1970 00:00:00 GMT';
   });
 

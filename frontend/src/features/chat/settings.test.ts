@@ -1,6 +1,7 @@
 import { act, renderHook, waitFor } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket, asWebSocket } from '../../test/fakeWebSocket';
+import { respond, stubFetch } from '../../test/respond';
 import type { Conversation, ModelCatalogue } from '../../lib/protocol';
 import { ChatConnection } from './chatConnection';
 import { changedSettings, effectiveSettings, isOffered, modelLabel, parseTemperature } from './settings';
@@ -62,19 +63,11 @@ describe('conversation settings', () => {
 });
 
 describe('useChatSettings', () => {
-  const fetchMock = vi.fn();
-  beforeEach(() => {
-    vi.stubGlobal('fetch', fetchMock);
-    document.cookie = 'csrftoken=tok123';
-  });
-  afterEach(() => {
-    vi.unstubAllGlobals();
-    fetchMock.mockReset();
-  });
-  const respond = (body: unknown) => new Response(JSON.stringify(body), { status: 200 });
+  const fetchMock = stubFetch();
+  const ok = (body: unknown) => respond(200, body);
 
   it("a new chat keeps the choice locally and sends it with its first message", async () => {
-    fetchMock.mockResolvedValue(respond(catalogue));
+    fetchMock.mockResolvedValue(ok(catalogue));
     const { result } = renderHook(() => useChatSettings(null));
     await waitFor(() => expect(result.current.data.catalogue).toEqual(catalogue));
     expect(result.current.data.current?.model).toBe('demo-terse');
@@ -85,7 +78,7 @@ describe('useChatSettings', () => {
   });
 
   it('an existing chat is changed on the server, with only the changed fields', async () => {
-    fetchMock.mockResolvedValueOnce(respond(catalogue)).mockResolvedValueOnce(respond({ ...conversation, model: 'demo-terse' }));
+    fetchMock.mockResolvedValueOnce(ok(catalogue)).mockResolvedValueOnce(ok({ ...conversation, model: 'demo-terse' }));
     const { result } = renderHook(() => useChatSettings(conversation));
     await waitFor(() => expect(result.current.data.catalogue).not.toBeNull());
     await act(() => result.current.actions.choose({ model: 'demo-terse', temperature: null }));
@@ -98,12 +91,8 @@ describe('useChatSettings', () => {
 
   it('reports a refused choice and a withdrawn model', async () => {
     fetchMock
-      .mockResolvedValueOnce(respond(catalogue))
-      .mockResolvedValueOnce(
-        new Response(JSON.stringify({ error: { code: 'unknown_model', message: "The model 'x' is not offered." } }), {
-          status: 422,
-        }),
-      );
+      .mockResolvedValueOnce(ok(catalogue))
+      .mockResolvedValueOnce(respond(422, { error: { code: 'unknown_model', message: "The model 'x' is not offered." } }));
     const { result } = renderHook(() => useChatSettings({ ...conversation, model: 'gpt-17' }));
     await waitFor(() => expect(result.current.data.withdrawn).toBe(true));
     await act(() => result.current.actions.choose({ model: 'x' }));

@@ -1,9 +1,9 @@
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter, Route, Routes } from 'react-router';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SharedChatPage } from './SharedChatPage';
-import { respond } from '../../../test/respond';
+import { respond, stubFetch } from '../../../test/respond';
 
 
 const shared = {
@@ -28,13 +28,8 @@ function page() {
 }
 
 describe('SharedChatPage', () => {
-  const fetchMock = vi.fn();
-  beforeEach(() => vi.stubGlobal('fetch', fetchMock));
-  afterEach(() => {
-    vi.unstubAllGlobals();
-    fetchMock.mockReset();
-    document.getElementById('app-bootstrap')?.remove();
-  });
+  const fetchMock = stubFetch();
+  afterEach(() => document.getElementById('app-bootstrap')?.remove());
 
   it('shows the shared messages safely and continues them in my chats', async () => {
     const script = document.createElement('script');

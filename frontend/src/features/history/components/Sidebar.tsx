@@ -62,10 +62,12 @@ function FolderGroup({ folder, folders, onNavigate, onRename, onDelete, onDefaul
           className="flex min-w-0 flex-1 items-center gap-1 rounded px-2 py-1.5 text-left text-sm hover:bg-zinc-200/70 dark:hover:bg-zinc-800"
         >
           <span aria-hidden>{open ? '▾' : '▸'}</span>
-          {naming === null ? (
-            <span className="min-w-0 flex-1 truncate">{folder.name}</span>
-          ) : null}
-          {naming === null && <span className="text-xs text-zinc-500">{folder.conversation_count}</span>}
+          {naming === null && (
+            <>
+              <span className="min-w-0 flex-1 truncate">{folder.name}</span>
+              <span className="text-xs text-zinc-500">{folder.conversation_count}</span>
+            </>
+          )}
         </button>
         {naming !== null ? (
           <form

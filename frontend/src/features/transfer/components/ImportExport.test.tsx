@@ -1,10 +1,10 @@
 import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useConversationsVersion } from '../../../lib/liveState';
 import type { ImportJob } from '../../../lib/protocol';
 import { ImportExport } from './ImportExport';
-import { respond } from '../../../test/respond';
+import { respond, stubFetch } from '../../../test/respond';
 
 
 const job = (overrides: Partial<ImportJob> = {}): ImportJob => ({
@@ -17,15 +17,7 @@ function Version() {
 }
 
 describe('ImportExport', () => {
-  const fetchMock = vi.fn();
-  beforeEach(() => {
-    vi.stubGlobal('fetch', fetchMock);
-    document.cookie = 'csrftoken=tok123';
-  });
-  afterEach(() => {
-    vi.unstubAllGlobals();
-    fetchMock.mockReset();
-  });
+  const fetchMock = stubFetch();
 
   it('uploads the file, follows the job and refreshes the lists when conversations came in', async () => {
     fetchMock
