@@ -4,12 +4,15 @@ Each action validates limits, calls services/selectors in as few database hops a
 possible, publishes the resulting frames to the conversation's group and starts or
 stops answers. Refusals are raised as protocol.ProtocolError.
 """
+import asyncio
 import logging
 import math
 import re
+import uuid
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db.models import Q
 
 from accounts.sessions import session_user_id
 from llm import catalogue, tokens
@@ -153,12 +156,12 @@ def _answering(answer_row: Message, conversation) -> dict:
             "temperature": conversation.temperature}
 
 
-def _open_send(*, user, conversation_id, send: protocol.MessageSend):
+def _open_send(*, user, conversation_id, send: protocol.MessageSend, answer_id=None):
     _refuse_beyond_context(send)
     opened = services.message_send(
         user=user, conversation_id=conversation_id, content=send.content,
         client_id=send.client_id, chosen=send.settings,
-        parent_id=send.parent_id if send.parent_given else services.SHOWN_BRANCH,
+        parent_id=send.parent_id if send.parent_given else services.SHOWN_BRANCH, answer_id=answer_id,
     )
     if opened.duplicate:
         return opened, None
@@ -188,11 +191,21 @@ def _before_send(*, check_session: bool, session_key, user, conversation_id, cli
     answers of the conversation are marked streaming."""
     if check_session and session_user_id(session_key) != user.pk:
         raise SessionEnded
-    if client_id is not None:
-        earlier = _earlier_send(conversation_id=conversation_id, client_id=client_id)
-        if earlier is not None:
-            return earlier, []
-    return None, selectors.streaming_answers(owner_id=user.pk, conversation_id=conversation_id)
+    if client_id is None:
+        return None, selectors.streaming_answers(owner_id=user.pk, conversation_id=conversation_id)
+    earlier, streaming = _earlier_and_streaming(conversation_id=conversation_id, client_id=client_id)
+    if earlier is not None:
+        return earlier, []
+    return None, [m for m in streaming if m.conversation.owner_id == user.pk]
+
+
+def _earlier_and_streaming(*, conversation_id, client_id) -> tuple[Message | None, list[Message]]:
+    """_earlier_send and the conversation's streaming answers in one query (under load each
+    statement waits for the interpreter lock)."""
+    rows = list(Message.objects.select_related("conversation").filter(conversation_id=conversation_id).filter(
+        Q(client_id=client_id) | Q(status=Message.Status.STREAMING)))
+    earlier = next((m for m in rows if m.client_id == client_id), None)
+    return earlier, [m for m in rows if m.status == Message.Status.STREAMING]
 
 
 def _repeat(user, earlier: Message) -> services.Opened:
@@ -235,23 +248,28 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         raise unknown_model(exc, send.client_id) from None
     await check_rate(user, send.client_id)
     await hooks.check_answer(user=user, client_id=send.client_id)
-    try:
-        opened, context = await database_sync_to_async(_open_send)(
-            user=user, conversation_id=conversation_id, send=send
-        )
-    except services.Busy:  # lost a race with another send
-        raise busy(send.client_id) from None
-    except services.TooManyAnswers:
-        raise too_many_answers(send.client_id) from None
-    except services.NoSuchMessage:
-        raise no_such_parent(send.client_id) from None
-    except catalogue.UnknownModel as exc:  # the conversation keeps a withdrawn model
-        raise unknown_model(exc, send.client_id) from None
-    if opened.duplicate:
-        return opened
-    answer = Answer(answer=opened.answer, owner_id=user.pk, context=context,
-                    **_answering(opened.answer, opened.conversation))
-    await _prepare(answer)
+    # The answer's live state and stop listener are set up while the send is stored: each
+    # waits its turn on a busy process (Redis; the ORM thread), so not one after the other.
+    # A refused or repeated send undoes them.
+    answer = Answer(answer=Message(id=uuid.uuid4(), conversation_id=conversation_id), owner_id=user.pk,
+                    context=[], provider=None)
+    stored, prepared = await asyncio.gather(
+        database_sync_to_async(_open_send)(user=user, conversation_id=conversation_id, send=send,
+                                           answer_id=answer.id),
+        answer.prepare(), return_exceptions=True,
+    )
+    if isinstance(stored, BaseException) or stored[0].duplicate:
+        if not isinstance(prepared, BaseException):
+            await answer.unprepare()
+        if isinstance(stored, BaseException):
+            raise _send_refused(stored, send.client_id)
+        return stored[0]
+    opened, context = stored
+    if isinstance(prepared, BaseException):
+        await _unstarted(answer)
+        raise prepared
+    answering = _answering(opened.answer, opened.conversation)
+    answer.context, answer.provider, answer.temperature = context, answering["provider"], answering["temperature"]
     frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
     if opened.conversation_created or opened.titled or opened.resettled:
         frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
@@ -326,17 +344,36 @@ async def switch_branch(*, user, conversation_id, message_id):
     return conversation
 
 
+def _send_refused(exc: BaseException, client_id: str | None) -> BaseException:
+    """What a client is told of a send that storing refused."""
+    if isinstance(exc, services.Busy):  # lost a race with another send
+        return busy(client_id)
+    if isinstance(exc, services.TooManyAnswers):
+        return too_many_answers(client_id)
+    if isinstance(exc, services.NoSuchMessage):
+        return no_such_parent(client_id)
+    if isinstance(exc, catalogue.UnknownModel):  # the conversation keeps a withdrawn model
+        return unknown_model(exc, client_id)
+    return exc
+
+
 async def _prepare(answer: Answer) -> None:
     """Register the answer's live state; if that fails (Redis away), end its row at once
-    instead of leaving it `streaming` for the reaper, and let the caller report the error."""
+    and let the caller report the error."""
     try:
         await answer.prepare()
     except Exception:
-        await database_sync_to_async(services.answer_finish)(
-            answer_id=answer.id, status=Message.Status.ERROR, content="", reasoning="", seq=0,
-            error="The answer could not be started: the server's live state is unavailable.",
-        )
+        await _unstarted(answer)
         raise
+
+
+async def _unstarted(answer: Answer) -> None:
+    """End the row of an answer whose live state could not be registered, instead of leaving
+    it `streaming` for the reaper."""
+    await database_sync_to_async(services.answer_finish)(
+        answer_id=answer.id, status=Message.Status.ERROR, content="", reasoning="", seq=0,
+        error="The answer could not be started: the server's live state is unavailable.",
+    )
 
 
 async def stop(*, user, conversation_id) -> None:

@@ -93,6 +93,16 @@ class Answer:
                 raise failure
         self.stop_group = group
 
+    async def unprepare(self) -> None:
+        """Undo prepare() for an answer that will not run (its send was refused)."""
+        if self.stop_group is None:
+            return
+        group, self.stop_group = self.stop_group, None
+        with contextlib.suppress(Exception):
+            await fanout.unsubscribe(group, self._on_stop)
+        with contextlib.suppress(Exception):
+            await get_store().drop(self.id)
+
     async def _on_stop(self, _text: str) -> None:
         """A stop request from any process (fanout.request_stop); also before run() began."""
         self.stopped.set()

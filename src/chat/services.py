@@ -4,6 +4,7 @@ An answer costs a bounded number of writes: one transaction to store the user me
 and open the answer, a partial save at most every CHAT_SAVE_INTERVAL, one final save.
 """
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -99,7 +100,7 @@ def _lock_user(user) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
 
 
-def _open_answer(conversation: Conversation, parent: Message, model: str, now) -> Message:
+def _check_room(conversation: Conversation) -> None:
     """The caller holds the user's lock (_lock_user) in the same transaction.
 
     Busy (an answer streams in this conversation) and the per-user cap (one user's running
@@ -111,36 +112,57 @@ def _open_answer(conversation: Conversation, parent: Message, model: str, now) -
         raise Busy
     if counts["mine"] >= settings.CHAT_MAX_ANSWERS_PER_USER:
         raise TooManyAnswers
-    return Message.objects.create(
-        conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING,
-        parent=parent, model=model,
+
+
+def _new_answer(conversation: Conversation, parent: Message, model: str, now, answer_id=None) -> Message:
+    """An answer row, streaming, not saved; `answer_id` may be chosen by the caller."""
+    return Message(
+        id=uuid.UUID(str(answer_id)) if answer_id else uuid.uuid4(), conversation=conversation,
+        role=Message.Role.ASSISTANT, status=Message.Status.STREAMING, parent=parent, model=model,
         # Strictly after its question, so ordering by created_at is stable.
         created_at=max(now, parent.created_at + timedelta(microseconds=1)),
         updated_at=now,
     )
 
 
+def _open_answer(conversation: Conversation, parent: Message, model: str, now, answer_id=None) -> Message:
+    """Check for room (_check_room), then store the answer."""
+    _check_room(conversation)
+    answer = _new_answer(conversation, parent, model, now, answer_id)
+    answer.save(force_insert=True)
+    return answer
+
+
 def message_send(*, user, conversation_id, content: str, client_id: str | None,
-                 model: str | None = None, chosen: dict | None = None, parent_id=SHOWN_BRANCH) -> Opened:
+                 model: str | None = None, chosen: dict | None = None, parent_id=SHOWN_BRANCH,
+                 answer_id=None) -> Opened:
     """Store a user message (creating the conversation on first send) and open its answer.
 
     The question follows `parent_id`, an answer of this conversation (None: a new first
     message, i.e. an edit of the first one); by default it continues the shown branch. The
     new answer becomes the shown branch's end. `chosen`: settings to keep from now on
-    (chat.choices); `model`: the id the answer records, by default the conversation's model.
+    (chat.choices); `model`: the id the answer records, by default the conversation's model;
+    `answer_id`: the answer's id, chosen by the caller (default: a new one).
     Raises NoSuchMessage for a parent that is not an answer of this conversation, and
     llm.catalogue.UnknownModel (a model not offered, chosen or kept); nothing is stored then.
     """
     kwargs = dict(user=user, conversation_id=conversation_id, content=content, client_id=client_id,
-                  model=model, chosen=chosen or {}, parent_id=parent_id)
+                  model=model, chosen=chosen or {}, parent_id=parent_id, answer_id=answer_id)
     try:
         with transaction.atomic():
+            # No look for an earlier send with this client_id (callers looked, outside the
+            # transaction: under load every statement here waits its turn for the interpreter
+            # lock); the unique constraint, or Busy while the earlier's answer streams,
+            # sends a repeat to the second try.
             return _message_send(**kwargs)
+    except Busy:
+        if client_id is None:
+            raise
     except IntegrityError:
-        # Two sends with one client_id raced (or two first sends created the conversation):
-        # the loser finds what the winner stored.
-        with transaction.atomic():
-            return _message_send(**kwargs)
+        pass  # two sends with one client_id (or two first sends creating the conversation) raced
+    # The loser finds what the winner stored.
+    with transaction.atomic():
+        return _message_send(**kwargs, look_for_earlier=True)
 
 
 def _shown_tip(conversation: Conversation) -> Message | None:
@@ -166,7 +188,8 @@ def _question_parent_id(conversation: Conversation, parent_id):
     return parent_id
 
 
-def _message_send(*, user, conversation_id, content, client_id, model, chosen, parent_id) -> Opened:
+def _message_send(*, user, conversation_id, content, client_id, model, chosen, parent_id, answer_id,
+                  look_for_earlier=False) -> Opened:
     now = timezone.now()
     _lock_user(user)
     conversation = _lock_conversation(conversation_id)
@@ -180,7 +203,7 @@ def _message_send(*, user, conversation_id, content, client_id, model, chosen, p
         created = titled = True
     elif conversation.owner_id != user.pk:
         raise NotOwner
-    if client_id is not None and not created:  # a new conversation holds no earlier send
+    if look_for_earlier and client_id is not None and not created:  # a new conversation holds no earlier send
         earlier = conversation.messages.filter(client_id=client_id).first()
         if earlier is not None:
             return Opened(conversation, earlier, None)
@@ -190,13 +213,14 @@ def _message_send(*, user, conversation_id, content, client_id, model, chosen, p
     if chosen and not created:
         settings_changed = choices.settle_existing(conversation, user=user, chosen=chosen)
     model = model or choices.answer_model(conversation)  # a withdrawn model is refused here
-    question = Message.objects.create(
+    # Busy and the answer cap; a refusal rolls back the transaction, so nothing is stored.
+    _check_room(conversation)
+    question = Message(
         conversation=conversation, role=Message.Role.USER, content=content, parent_id=parent_id,
         client_id=client_id, created_at=now, updated_at=now,
     )
-    # Busy and the answer cap are checked here; a refusal rolls the question back with the
-    # transaction, so nothing is stored.
-    answer = _open_answer(conversation, question, model, now)
+    answer = _new_answer(conversation, question, model, now, answer_id)
+    Message.objects.bulk_create([question, answer])  # one statement for both
     fields = ["updated_at", "active_leaf", *settings_changed]
     if not conversation.title:
         conversation.title = make_title(content)

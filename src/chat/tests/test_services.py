@@ -1,6 +1,8 @@
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat import selectors, services
 from chat.models import Message
@@ -96,3 +98,28 @@ def test_partial_saves_of_several_answers_in_one_statement_never_undo_a_final_sa
     stored = {m.id: m for m in Message.objects.filter(id__in=[a.id for a in answers])}
     assert [(stored[a.id].content, stored[a.id].seq) for a in answers[:2]] == [("partial 0", 1), ("partial 1", 2)]
     assert (stored[answers[2].id].status, stored[answers[2].id].content) == ("complete", "final")
+
+
+@pytest.mark.django_db
+def test_a_follow_up_send_takes_few_statements(user, django_assert_num_queries):
+    """Under load every statement of a send waits for the ORM thread and the interpreter lock:
+    the socket's two database hops of a follow-up question stay this short."""
+    from chat import actions, protocol
+
+    cid = uuid.uuid4()
+    first = send(user, cid, "one", "c1")
+    services.answer_finish(answer_id=first.answer.id, status="complete", content="A1", reasoning="", seq=1)
+    frame = protocol.parse_client_frame('{"type": "message.send", "content": "two", "client_id": "c2"}')
+    with django_assert_num_queries(1):  # a repeat of c2, and the answers streaming here: one query
+        earlier, streaming = actions._before_send(check_session=False, session_key=None, user=user,
+                                                  conversation_id=cid, client_id="c2")
+    assert (earlier, streaming) == (None, [])
+    # Lock the user, lock the conversation, check for room, both messages in one INSERT, the
+    # conversation's new end, the context: six (plus BEGIN and COMMIT, savepoints here).
+    with CaptureQueriesContext(connection) as captured:
+        opened, context = actions._open_send(user=user, conversation_id=cid, send=frame)
+    statements = [q["sql"].split()[0].upper() for q in captured.captured_queries
+                  if "SAVEPOINT" not in q["sql"].upper()]
+    assert statements == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "SELECT"], statements
+    assert context == [("user", "one"), ("assistant", "A1"), ("user", "two")]
+    assert opened.answer.parent_id == opened.user_message.id

@@ -83,13 +83,19 @@ async def test_a_send_repeated_before_the_first_was_committed_is_a_repeat_not_bu
     await first.send_json_to(send_frame("Once", client_id="k-1"))
     await frames_until(first, lambda f: f["type"] == "message.delta")
     looked = []
-    earlier_send = actions._earlier_send
+    earlier_send, earlier_and_streaming = actions._earlier_send, actions._earlier_and_streaming
 
-    def not_yet_committed_the_first_time(**kwargs):
+    def not_yet_committed_at_the_first_look(**kwargs):
         looked.append(kwargs)
-        return None if len(looked) == 1 else earlier_send(**kwargs)
+        _, streaming = earlier_and_streaming(**kwargs)
+        return None, streaming
 
-    monkeypatch.setattr(actions, "_earlier_send", not_yet_committed_the_first_time)
+    def committed_at_the_second(**kwargs):
+        looked.append(kwargs)
+        return earlier_send(**kwargs)
+
+    monkeypatch.setattr(actions, "_earlier_and_streaming", not_yet_committed_at_the_first_look)
+    monkeypatch.setattr(actions, "_earlier_send", committed_at_the_second)
     again, _ = await open_chat(alice, cid)
     await again.send_json_to(send_frame("Once", client_id="k-1"))
     # The second tab listens to the conversation: the running answer's deltas may reach it

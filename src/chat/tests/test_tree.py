@@ -8,9 +8,10 @@ import uuid
 
 import pytest
 
-from chat import selectors, tree
+from chat import fanout, selectors, tree
 from chat.export import shown_branch
 from chat.models import Conversation, Message
+from chat.state import get_store
 from tests.fake_upstream import Scenario
 
 from .test_api_sse import is_done, request, send
@@ -136,7 +137,7 @@ async def test_a_switch_shows_in_every_tab(chat_layer, llm, alice):
 
 
 @pytest.mark.parametrize("parent", ["question", "unknown", "not-a-uuid", "bobs", 7])
-async def test_a_parent_that_is_no_answer_here_is_refused_and_stores_nothing(llm, alice, bob, parent):
+async def test_a_parent_that_is_no_answer_here_is_refused_and_stores_nothing(llm, user, alice, bob, parent):
     cid, bob_cid = uuid.uuid4(), uuid.uuid4()
     bobs_socket, _ = await open_chat(bob, bob_cid)
     _, bobs_answer = await ask(bobs_socket, llm, "bob's", "bob's answer")
@@ -149,6 +150,9 @@ async def test_a_parent_that_is_no_answer_here_is_refused_and_stores_nothing(llm
     assert error["type"] == "error" and error["code"] == "bad_request" and error["client_id"] == "c9"
     assert "parent_id" in error["message"]
     assert await Message.objects.filter(conversation_id=cid).acount() == before
+    # The answer's live state and stop listener, set up while the send was being stored, are gone.
+    assert fanout.stop_group(user.pk, cid) not in fanout.get_hub().listeners
+    assert await get_store().stale(-3600) == []
     # Regenerating or switching to a message of another conversation is refused too.
     for frame in ({"type": "message.regenerate", "message_id": bobs_answer["id"]},
                   {"type": "branch.switch", "message_id": bobs_answer["id"]},
