@@ -1,6 +1,6 @@
 """Answers under load: delivery, delay and cost per token, against a reference relay.
 
-    .venv/bin/python bench/load.py [--loads L1,L2,L3,L3x2] [--shapes embedded,deployed]
+    .venv/bin/python bench/load.py [--loads L0,L1,L2,L3,L3x2] [--shapes embedded,deployed]
                                    [--transports ws,sse] [--idle 10000] [--slow-readers 3] [--quick]
 
 Real Daphne processes (tests/e2e/servers.py): *embedded* (SQLite file, in-process layer) and
@@ -69,6 +69,9 @@ class Load:
 
 
 LOADS = {
+    # L0: short answers (5 tokens), so CPU per 1,000 tokens is the fixed cost of an answer x 200
+    # (its send, its final save, its frames around the deltas, its conversation's title).
+    "L0": Load("L0", 60, 5, 2),
     "L1": Load("L1", 20, 100, 50),
     "L2": Load("L2", 60, 200, 25),
     "L3": Load("L3", 200, 100, 10),
@@ -76,6 +79,7 @@ LOADS = {
 }
 STEADY_ROUNDS = 3  # questions per client in *steady* arrivals
 QUICK = {
+    "L0": Load("L0", 10, 5, 2),
     "L1": Load("L1", 5, 40, 50),
     "L2": Load("L2", 10, 50, 25),
     "L3": Load("L3", 20, 30, 10),
@@ -628,7 +632,7 @@ def main(args) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--loads", default="L1,L2,L3,L3x2", help="of L1, L2, L3, L3x2 (L3 on two processes)")
+    parser.add_argument("--loads", default="L1,L2,L3,L3x2", help="of L0 (short answers: the fixed cost of one), L1, L2, L3, L3x2 (L3 on two processes)")
     parser.add_argument("--shapes", default="embedded,deployed", help="of embedded, deployed")
     parser.add_argument("--transports", default="ws,sse", help="of ws, sse")
     parser.add_argument("--arrivals", default="burst,steady",

@@ -321,13 +321,27 @@ def answer_finish(*, answer_id, status: str, content: str, reasoning: str, seq: 
                   updated_at=now)
     if usage is not None:
         fields.update(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
-    with transaction.atomic():
-        Message.objects.filter(id=answer_id).update(**fields)
-        answer = Message.objects.filter(id=answer_id).first()
-        if answer is None:  # the conversation was deleted while the answer ran
-            return None
-        Conversation.objects.filter(id=answer.conversation_id).update(updated_at=now)
+    # Two statements, no transaction (BEGIN and COMMIT are round trips too, and every round
+    # trip of the ORM thread waits its turn under load): the row is updated and read back in
+    # one, then the conversation's activity is bumped.
+    answer = _update_returning(answer_id, fields)
+    if answer is None:  # the conversation was deleted while the answer ran
+        return None
+    Conversation.objects.filter(id=answer.conversation_id).update(updated_at=now)
     return answer
+
+
+def _update_returning(message_id, values: dict) -> Message | None:
+    """UPDATE one message and return it as stored (UPDATE ... RETURNING: PostgreSQL, and
+    SQLite since 3.35), in one statement."""
+    meta, qn = Message._meta, connection.ops.quote_name
+    sets = [(meta.get_field(name), value) for name, value in values.items()]
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f, _ in sets)} "
+           f"WHERE {qn(meta.pk.column)} = %s RETURNING {columns}")
+    params = [f.get_db_prep_save(value, connection) for f, value in sets]
+    params.append(meta.pk.get_db_prep_value(message_id, connection))
+    return next(iter(Message.objects.raw(sql, params)), None)
 
 
 def answer_interrupt(*, answer_id, content: str | None = None, reasoning: str | None = None,

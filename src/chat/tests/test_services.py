@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import selectors, services
+from llm import Usage
 from chat.models import Message
 
 
@@ -123,3 +124,20 @@ def test_a_follow_up_send_takes_few_statements(user, django_assert_num_queries):
     assert statements == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "SELECT"], statements
     assert context == [("user", "one"), ("assistant", "A1"), ("user", "two")]
     assert opened.answer.parent_id == opened.user_message.id
+
+
+@pytest.mark.django_db
+def test_an_answer_is_finished_in_two_statements_and_comes_back_as_stored(user):
+    first = send(user, uuid.uuid4(), "one", "c1")
+    with CaptureQueriesContext(connection) as captured:
+        answer = services.answer_finish(answer_id=first.answer.id, status="stopped", content="so far", reasoning="r",
+                                        seq=3, usage=Usage(input_tokens=5, output_tokens=2))
+    assert [q["sql"].split()[0].upper() for q in captured.captured_queries] == ["UPDATE", "UPDATE"]
+    stored = Message.objects.get(id=first.answer.id)
+    for message in (answer, stored):
+        assert (message.status, message.content, message.reasoning, message.seq) == ("stopped", "so far", "r", 3)
+        assert (message.input_tokens, message.output_tokens, message.error) == (5, 2, None)
+    assert answer.created_at == stored.created_at and answer.parent_id == first.user_message.id
+    assert stored.conversation.updated_at == stored.updated_at
+    Message.objects.filter(id=first.answer.id).delete()
+    assert services.answer_finish(answer_id=first.answer.id, status="complete", content="", reasoning="", seq=0) is None
