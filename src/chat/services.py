@@ -299,18 +299,38 @@ def answers_save_partial(*, rows: list[tuple[str, str, str, int]]) -> None:
     time for partial saves at 60 answers.
     """
     now = timezone.now()
-    fields = [Message._meta.get_field(name) for name in ("content", "reasoning", "seq", "updated_at", "id", "status")]
-    qn = connection.ops.quote_name
-    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields[:4])
-    sql = (f"UPDATE {qn(Message._meta.db_table)} SET {sets} "
-           f"WHERE {qn(fields[4].column)} = %s AND {qn(fields[5].column)} = %s")
-    params = [
-        [field.get_db_prep_value(value, connection)
-         for field, value in zip(fields, (content, reasoning, seq, now, answer_id, Message.Status.STREAMING))]
-        for answer_id, content, reasoning, seq in rows
-    ]
+    sql, fields = _message_update(["content", "reasoning", "seq", "updated_at"], streaming_only=True)
+    params = [_db_values(fields, (content, reasoning, seq, now, answer_id, Message.Status.STREAMING))
+              for answer_id, content, reasoning, seq in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _message_update(names: list[str], *, streaming_only=False, returning=False) -> tuple[str, list]:
+    """A parameterized UPDATE of one message's `names` by id (and only while it streams),
+    optionally RETURNING the row as stored (PostgreSQL, and SQLite since 3.35): the SQL, and
+    the fields its parameters are for, in order."""
+    meta, qn = Message._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in names]
+    where = [meta.pk] + ([meta.get_field("status")] if streaming_only else [])
+    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
+           f"WHERE {' AND '.join(f'{qn(f.column)} = %s' for f in where)}")
+    if returning:
+        sql += f" RETURNING {', '.join(qn(f.column) for f in meta.concrete_fields)}"
+    return sql, fields + where
+
+
+def _db_values(fields: list, values) -> list:
+    return [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
+
+
+def _update_returning(message_id, values: dict, *, streaming_only=False) -> Message | None:
+    """UPDATE one message (only while it streams, if asked) and return it as stored, in one
+    statement; None when no row matched."""
+    sql, fields = _message_update(list(values), streaming_only=streaming_only, returning=True)
+    # (zip() in _db_values leaves the status out when the UPDATE does not ask for it)
+    params = _db_values(fields, [*values.values(), message_id, Message.Status.STREAMING])
+    return next(iter(Message.objects.raw(sql, params)), None)
 
 
 def answer_finish(*, answer_id, status: str, content: str, reasoning: str, seq: int,
@@ -331,19 +351,6 @@ def answer_finish(*, answer_id, status: str, content: str, reasoning: str, seq: 
     return answer
 
 
-def _update_returning(message_id, values: dict) -> Message | None:
-    """UPDATE one message and return it as stored (UPDATE ... RETURNING: PostgreSQL, and
-    SQLite since 3.35), in one statement."""
-    meta, qn = Message._meta, connection.ops.quote_name
-    sets = [(meta.get_field(name), value) for name, value in values.items()]
-    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
-    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f, _ in sets)} "
-           f"WHERE {qn(meta.pk.column)} = %s RETURNING {columns}")
-    params = [f.get_db_prep_save(value, connection) for f, value in sets]
-    params.append(meta.pk.get_db_prep_value(message_id, connection))
-    return next(iter(Message.objects.raw(sql, params)), None)
-
-
 def answer_interrupt(*, answer_id, content: str | None = None, reasoning: str | None = None,
                      seq: int | None = None) -> Message | None:
     """Mark an orphaned streaming answer `interrupted`, keeping the longest text known.
@@ -353,9 +360,7 @@ def answer_interrupt(*, answer_id, content: str | None = None, reasoning: str | 
     fields = dict(status=Message.Status.INTERRUPTED, updated_at=timezone.now(), error=INTERRUPTED_ERROR)
     if content is not None:
         fields.update(content=content, reasoning=reasoning or "", seq=seq or 0)
-    if not Message.objects.filter(id=answer_id, status=Message.Status.STREAMING).update(**fields):
-        return None
-    return Message.objects.get(id=answer_id)
+    return _update_returning(answer_id, fields, streaming_only=True)
 
 
 @dataclass
