@@ -130,14 +130,19 @@ def time_pages(client, pages: list[tuple[str, str]], runs: int = RUNS) -> None:
         print(f"{name:48} {median:10.0f} {max(times):8.0f} {len(queries):8d} {median / reference:8.2f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(description: str, users: int) -> argparse.Namespace:
+    """The options of the admin benches (this one and bench/admin_review.py)."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--conversations", type=int, default=20_000)
-    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--users", type=int, default=users)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="time a database kept by --keep")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__, users=500)
 
     open_database(DB_NAME, args.reuse)
     from django.contrib.auth import get_user_model

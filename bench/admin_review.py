@@ -11,7 +11,6 @@ superuser and prints median and max times and the SQL queries. The message list 
 chat's admin is timed in the same run as the reference: this machine is shared and noisy,
 so compare ratios to it. Figures: docs/admin.md.
 """
-import argparse
 import importlib.util
 import sys
 import time
@@ -80,13 +79,7 @@ def pages(feedback_id, conversation_id, user_id, page: int) -> list[tuple[str, s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--conversations", type=int, default=20_000)
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true", help="time a database kept by --keep")
-    args = parser.parse_args()
+    args = bench_admin.arguments(__doc__, users=10_000)
 
     bench_admin.open_database(DB_NAME, args.reuse)
     from django.contrib.auth import get_user_model
