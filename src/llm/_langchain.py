@@ -73,9 +73,11 @@ def client_options(config: LLMConfig, default_model: str) -> dict:
         "extra_body": config.extra_body or None,
     }
     if "stream_chunk_timeout" in BaseChatOpenAI.model_fields:
-        # LangChain's own wall-clock limit between parsed chunks (default 120 s): same budget.
+        # Off: stream() bounds the wait between chunks itself (LLM_FIRST_TOKEN_TIMEOUT, then
+        # LLM_IDLE_TIMEOUT, both shorter), and LangChain's limit wraps every chunk in a task of
+        # its own (asyncio.wait_for).
         # (Older langchain-openai would send an unknown option upstream, hence the check.)
-        options["stream_chunk_timeout"] = config.timeout
+        options["stream_chunk_timeout"] = None
     return options
 
 
@@ -123,31 +125,32 @@ class LangChainProvider:
             if max_tokens is not None:  # a short reply (a title): the upstream stops early
                 options["max_tokens"] = max_tokens
             async with aclosing(chat_model.astream(to_langchain_messages(messages), **options)) as upstream:
-                while True:
-                    limit = asyncio.timeout_at(
-                        loop.time() + self.config.idle_timeout if answering else first_token_by
-                    )
-                    try:
-                        async with limit:
-                            message = await anext(upstream)
-                    except StopAsyncIteration:
-                        break
-                    except TimeoutError:
-                        if limit.expired():
-                            raise UpstreamError(self._silence(answering), "timeout") from None
-                        raise
-                    started = True
-                    if self.stream_reasoning and (reasoning := message.additional_kwargs.get("reasoning_content")):
-                        answering = True
-                        yield Chunk("reasoning", reasoning)
-                    if text := _text(message.content):
-                        answering = True
-                        yield Chunk("content", text)
-                    if message.usage_metadata:
-                        usage = Usage(
-                            input_tokens=message.usage_metadata.get("input_tokens", 0),
-                            output_tokens=message.usage_metadata.get("output_tokens", 0),
-                        )
+                # One deadline for the whole stream, moved per chunk (not a new timeout object
+                # per chunk), and lifted while we yield: it only ever interrupts the wait for
+                # the upstream, never our caller's work in between.
+                limit = asyncio.timeout_at(first_token_by)
+                try:
+                    async with limit:
+                        async for message in upstream:
+                            limit.reschedule(None)
+                            started = True
+                            if self.stream_reasoning and (
+                                    reasoning := message.additional_kwargs.get("reasoning_content")):
+                                answering = True
+                                yield Chunk("reasoning", reasoning)
+                            if text := _text(message.content):
+                                answering = True
+                                yield Chunk("content", text)
+                            if message.usage_metadata:
+                                usage = Usage(
+                                    input_tokens=message.usage_metadata.get("input_tokens", 0),
+                                    output_tokens=message.usage_metadata.get("output_tokens", 0),
+                                )
+                            limit.reschedule(loop.time() + self.config.idle_timeout if answering else first_token_by)
+                except TimeoutError:
+                    if limit.expired():
+                        raise UpstreamError(self._silence(answering), "timeout") from None
+                    raise
         except Exception as exc:  # CancelledError and GeneratorExit are BaseExceptions: untouched
             logger.warning("LLM upstream failed (%s): %r", self.name, exc)
             raise UpstreamError(describe(exc, self.config.timeout, started=started),
