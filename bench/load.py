@@ -1,6 +1,6 @@
 """Answers under load: delivery, delay and cost per token, against a reference relay.
 
-    .venv/bin/python bench/load.py [--loads L0,L1,L2,L3,L3x2] [--shapes embedded,deployed]
+    .venv/bin/python bench/load.py [--loads L0,L1,L2,L2x2,L3,L3x2] [--shapes embedded,deployed]
                                    [--transports ws,sse] [--idle 10000] [--slow-readers 3] [--quick]
 
 Real Daphne processes (tests/e2e/servers.py): *embedded* (SQLite file, in-process layer) and
@@ -76,6 +76,7 @@ LOADS = {
     "L2": Load("L2", 60, 200, 25),
     "L3": Load("L3", 200, 100, 10),
     "L3x2": Load("L3x2", 200, 100, 10, processes=2),
+    "L2x2": Load("L2x2", 60, 200, 25, processes=2),  # L2 as deployed on two cores: WEB_PROCESSES=2
 }
 STEADY_ROUNDS = 3  # questions per client in *steady* arrivals
 QUICK = {
@@ -84,6 +85,7 @@ QUICK = {
     "L2": Load("L2", 10, 50, 25),
     "L3": Load("L3", 20, 30, 10),
     "L3x2": Load("L3x2", 20, 30, 10, processes=2),
+    "L2x2": Load("L2x2", 10, 50, 25, processes=2),
 }
 
 
@@ -632,7 +634,7 @@ def main(args) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--loads", default="L1,L2,L3,L3x2", help="of L0 (short answers: the fixed cost of one), L1, L2, L3, L3x2 (L3 on two processes)")
+    parser.add_argument("--loads", default="L1,L2,L3,L3x2", help="of L0 (short answers: the fixed cost of one), L1, L2, L2x2, L3, L3x2 (x2: on two processes)")
     parser.add_argument("--shapes", default="embedded,deployed", help="of embedded, deployed")
     parser.add_argument("--transports", default="ws,sse", help="of ws, sse")
     parser.add_argument("--arrivals", default="burst,steady",
