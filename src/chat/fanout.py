@@ -130,7 +130,6 @@ class RedisHub(LocalHub):
 
         self.prefix = f"{prefix}:frames:"
         self._prefix_bytes = self.prefix.encode()
-        self._healthy = True  # the subscriber's connection is read directly (see _next)
         self.redis = redis.from_url(url)
         self.pubsub = self.redis.pubsub()
         self.live: dict[str, asyncio.Future] = {}  # group -> resolved once Redis confirmed it
@@ -238,19 +237,14 @@ class RedisHub(LocalHub):
     async def _next(self):
         """The next raw pub/sub reply. Straight from the connection while it is up: redis-py's
         get_message() costs a retry wrapper, a timeout and a dict per frame (the subscriber's
-        CPU per 1,000 frames: 35-43 ms through it, 16-18 ms so). After a failure, one call
-        through redis-py connects again and subscribes again to every group."""
+        CPU per 1,000 frames: 35-43 ms through it, 16-18 ms so). A failed read disconnects it;
+        the next call then goes through redis-py, which connects again and subscribes again
+        to every group."""
         connection = self.pubsub.connection
-        if self._healthy and connection is not None and connection.is_connected:
-            try:
-                return await connection.read_response(timeout=math.inf, disconnect_on_error=False,
-                                                      push_request=True)
-            except Exception:
-                self._healthy = False
-                raise
-        response = await self.pubsub.parse_response(block=False, timeout=1.0)
-        self._healthy = True
-        return response
+        if connection is not None and connection.is_connected:
+            return await connection.read_response(timeout=math.inf, push_request=True)
+        return await self.pubsub.parse_response(block=False, timeout=1.0)
+
 
 # KEYS the running index, then content, reasoning, meta of each answer record in turn.
 # ARGV now, ttl, then records: "a", message id, seq, n, n x (part, text), m, m x (channel,
