@@ -125,10 +125,10 @@ def _new_answer(conversation: Conversation, parent: Message, model: str, now, an
     )
 
 
-def _open_answer(conversation: Conversation, parent: Message, model: str, now, answer_id=None) -> Message:
+def _open_answer(conversation: Conversation, parent: Message, model: str, now) -> Message:
     """Check for room (_check_room), then store the answer."""
     _check_room(conversation)
-    answer = _new_answer(conversation, parent, model, now, answer_id)
+    answer = _new_answer(conversation, parent, model, now)
     answer.save(force_insert=True)
     return answer
 
