@@ -11,6 +11,9 @@
  * frame (whole stream, and per quarter: flat means it does not grow with the answer), and
  * last token -> visible (the last delta frame's arrival to the first frame after the DOM
  * shows it). Not a test: it asserts nothing; figures go in docs/client-performance.md.
+ *
+ * The deployed shape: BENCH_DATABASE_URL (an empty PostgreSQL database, migrated here) and
+ * BENCH_REDIS_URL replace the fresh SQLite file and the in-process layer.
  */
 import { chromium } from '@playwright/test';
 import { spawn, spawnSync } from 'node:child_process';
@@ -101,6 +104,8 @@ async function startServers(tmp, answerFile, rate) {
     LLM_MAX_RETRIES: '0',
     CHAT_RATE_LIMIT: '1000/m',
   };
+  if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
+  if (process.env.BENCH_REDIS_URL) Object.assign(env, { REDIS_URL: process.env.BENCH_REDIS_URL, CHAT_REDIS_PREFIX: `bench-${serverPort}` });
   run(PYTHON, ['manage.py', 'migrate', '--noinput', '-v', '0'], env);
   run(PYTHON, ['manage.py', 'shell', '-v', '0', '-c',
     "from django.contrib.auth.models import User; User.objects.filter(username='bench').exists() or User.objects.create_user('bench', '', 'bench-pass-123')"], env);
