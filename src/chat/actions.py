@@ -248,33 +248,35 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         raise unknown_model(exc, send.client_id) from None
     await check_rate(user, send.client_id)
     await hooks.check_answer(user=user, client_id=send.client_id)
-    # The answer's live state and stop listener are set up while the send is stored: each
-    # waits its turn on a busy process (Redis; the ORM thread), so not one after the other.
-    # A refused or repeated send undoes them.
+    # The answer's live state and stop listener are set up (in a task of their own) while the
+    # send is stored: each waits its turn on a busy process (Redis; the ORM thread), so not
+    # one after the other. A refused or repeated send undoes them. (Not asyncio.gather: on a
+    # saturated loop each of its extra turns, before and after, costs milliseconds.)
     answer = Answer(answer=Message(id=uuid.uuid4(), conversation_id=conversation_id), owner_id=user.pk,
                     context=[], provider=None)
-    stored, prepared = await asyncio.gather(
-        database_sync_to_async(_open_send)(user=user, conversation_id=conversation_id, send=send,
-                                           answer_id=answer.id),
-        answer.prepare(), return_exceptions=True,
-    )
-    if isinstance(stored, BaseException) or stored[0].duplicate:
-        if not isinstance(prepared, BaseException):
-            await answer.unprepare()
-        if isinstance(stored, BaseException):
-            raise _send_refused(stored, send.client_id)
-        return stored[0]
-    opened, context = stored
-    if isinstance(prepared, BaseException):
+    preparing = asyncio.ensure_future(answer.prepare())
+    try:
+        opened, context = await database_sync_to_async(_open_send)(
+            user=user, conversation_id=conversation_id, send=send, answer_id=answer.id)
+    except BaseException as exc:
+        await _unprepare(answer, preparing)
+        raise _send_refused(exc, send.client_id) if isinstance(exc, Exception) else exc
+    if opened.duplicate:
+        await _unprepare(answer, preparing)
+        return opened
+    try:
+        await preparing
+    except Exception:
         await _unstarted(answer)
-        raise prepared
+        raise
     answering = _answering(opened.answer, opened.conversation)
     answer.context, answer.provider, answer.temperature = context, answering["provider"], answering["temperature"]
     frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
     if opened.conversation_created or opened.titled or opened.resettled:
         frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
-    await fanout.publish(user.pk, conversation_id, *frames)
+    published = fanout.publish(user.pk, conversation_id, *frames)  # in line before the answer's frames
     await launch(answer)
+    await published
     if opened.conversation_created and settings.CHAT_TITLES_BY_MODEL:  # the first answer: its model titles the chat
         titles.title_after(answer, question=send.content)
     return opened
@@ -326,8 +328,9 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
     answer = Answer(answer=answer_row, owner_id=user.pk, context=context,
                     **_answering(answer_row, answer_row.conversation))
     await _prepare(answer)
-    await fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
+    published = fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
     await launch(answer)
+    await published
     return answer_row
 
 
@@ -355,6 +358,15 @@ def _send_refused(exc: BaseException, client_id: str | None) -> BaseException:
     if isinstance(exc, catalogue.UnknownModel):  # the conversation keeps a withdrawn model
         return unknown_model(exc, client_id)
     return exc
+
+
+async def _unprepare(answer: Answer, preparing: asyncio.Future) -> None:
+    """Undo a prepare() under way for an answer that will not run, once it has ended."""
+    try:
+        await preparing
+    except Exception:
+        return  # it undid itself
+    await answer.unprepare()
 
 
 async def _prepare(answer: Answer) -> None:

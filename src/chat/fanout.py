@@ -54,10 +54,16 @@ def stop_group(owner_id, conversation_id) -> str:
     return f"chat.stop.{owner_id}.{conversation_id}"
 
 
-async def publish(owner_id, conversation_id, *frames: dict) -> None:
+def publish(owner_id, conversation_id, *frames: dict) -> Awaitable[None]:
     """Send server frames, in order, to every listener of the owner's conversation; each
-    encoded once."""
-    await get_hub().publish(conversation_group(owner_id, conversation_id), *map(protocol.encode, frames))
+    encoded once. Await the result: it ends once they went out (or raises).
+
+    Their place in line is taken at the call: whatever a task started after it publishes
+    comes after them. So a caller may start what must follow them, such as the answer their
+    message.created frames announce, before awaiting: a send does not wait for Redis's round
+    trip before its answer starts.
+    """
+    return get_hub().publish(conversation_group(owner_id, conversation_id), *map(protocol.encode, frames))
 
 
 async def publish_deltas(owner_id, conversation_id, message_id: str, first_seq: int,
@@ -91,7 +97,12 @@ class LocalHub:
     def __init__(self):
         self.listeners: dict[str, list[Deliver]] = {}
 
-    async def publish(self, group: str, *texts: str) -> None:
+    def publish(self, group: str, *texts: str) -> asyncio.Future:
+        """Delivered by a task of its own: what a task started after this call publishes
+        comes after these (see publish())."""
+        return asyncio.ensure_future(self._deliver_all(group, texts))
+
+    async def _deliver_all(self, group: str, texts: tuple[str, ...]) -> None:
         for text in texts:
             await self.deliver(group, text)
 
@@ -142,11 +153,12 @@ class RedisHub(LocalHub):
         self.outbox: list[tuple[list, list, asyncio.Future]] = []  # (keys, args, done) in order
         self.sender: asyncio.Task | None = None
 
-    async def publish(self, group: str, *texts: str) -> None:
+    def publish(self, group: str, *texts: str) -> asyncio.Future:
+        """Queued at the call (see publish())."""
         args = []
         for text in texts:
             args += ["p", self.prefix + group, text]
-        await self._queue([], args)
+        return self._queue([], args)
 
     async def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
                            frames: list[str]) -> None:

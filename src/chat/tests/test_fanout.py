@@ -61,6 +61,30 @@ async def test_answers_publishing_at_once_reach_their_listeners_whole_in_order_s
             await store.drop(answer_id)
 
 
+async def test_frames_take_their_place_in_line_when_published_not_when_awaited(chat_layer):
+    """What lets a send start its answer before its message.created frames went out (it need
+    not wait for Redis): what a task started afterwards publishes cannot overtake them."""
+    owner, conversation = 1, uuid.uuid4()
+    group = fanout.conversation_group(owner, conversation)
+    got = []
+
+    async def deliver(text):
+        got.append(json.loads(text)["type"])
+
+    async def later():
+        await fanout.publish(owner, conversation, {"type": "later"})
+
+    await fanout.subscribe(group, deliver)
+    try:
+        announced = fanout.publish(owner, conversation, {"type": "created"}, {"type": "created too"})
+        await asyncio.create_task(later())  # runs, and publishes, before `announced` is awaited
+        await announced
+        await wait_for(lambda: len(got) == 3)
+        assert got == ["created", "created too", "later"]
+    finally:
+        await fanout.unsubscribe(group, deliver)
+
+
 async def test_frames_published_together_arrive_in_their_order(chat_layer):
     group = fanout.conversation_group(1, uuid.uuid4())
     got = []
