@@ -13,6 +13,7 @@ import functools
 import logging
 import math
 import threading
+from collections import OrderedDict
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,44 @@ _PREFIX_CHARS_PER_TOKEN = 6
 _CUT_SLACK = 64
 
 
+class _Known:
+    """Counts of the texts counted lately, least recently used dropped first past MAX_CHARS.
+
+    Every send counts its conversation's earlier messages again, and its question twice
+    (is it too long; what fits). Each tiktoken call also lets go of the interpreter lock,
+    and on a busy process the ORM thread that counts then waits for it back: a few
+    milliseconds per call, with every other send queued behind.
+    """
+
+    MAX_CHARS = 4_000_000  # of text kept as keys: some megabytes
+
+    def __init__(self):
+        self.counts: OrderedDict[str, int] = OrderedDict()
+        self.chars = 0
+        self.lock = threading.Lock()
+
+    def get(self, text: str) -> int | None:
+        with self.lock:
+            tokens = self.counts.get(text)
+            if tokens is not None:
+                self.counts.move_to_end(text)
+            return tokens
+
+    def put(self, text: str, tokens: int) -> None:
+        if len(text) > self.MAX_CHARS // 8:
+            return  # one huge text would push out everything else
+        with self.lock:
+            if text not in self.counts:
+                self.chars += len(text)
+            self.counts[text] = tokens
+            while self.chars > self.MAX_CHARS:
+                dropped, _ = self.counts.popitem(last=False)
+                self.chars -= len(dropped)
+
+
+_known = _Known()
+
+
 def count(text: str, limit: int | None = None) -> int:
     """Tokens in `text` (cl100k_base, or the estimate when it cannot be loaded).
 
@@ -59,13 +98,17 @@ def count(text: str, limit: int | None = None) -> int:
     encoding = _encoding()
     if encoding is None:
         return estimate(text)
+    if (known := _known.get(text)) is not None:
+        return known
     if limit is not None:
         cut = (max(limit, 0) + _CUT_SLACK) * _PREFIX_CHARS_PER_TOKEN
         if len(text) > cut:
             head = len(encoding.encode(text[:cut], disallowed_special=())) - _CUT_SLACK
             if head > limit:
                 return head
-    return len(encoding.encode(text, disallowed_special=()))
+    tokens = len(encoding.encode(text, disallowed_special=()))
+    _known.put(text, tokens)
+    return tokens
 
 
 def message_tokens(role: str, content: str, limit: int | None = None) -> int:

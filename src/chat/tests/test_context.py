@@ -110,3 +110,35 @@ async def test_a_question_too_long_for_the_window_is_refused_and_not_stored(sett
     assert llm.requests == []
     assert not await Message.objects.filter(conversation_id=cid).aexists()
     await socket.disconnect()
+
+
+def test_a_text_is_counted_once_while_it_is_known(monkeypatch):
+    """A send counts its conversation's earlier messages again; tiktoken is asked once per text."""
+    real = tokens._encoding()
+    asked = []
+
+    class Counting:
+        def encode(self, text, **options):
+            asked.append(text)
+            return real.encode(text, **options)
+
+    monkeypatch.setattr(tokens, "_encoding", Counting)
+    monkeypatch.setattr(tokens, "_known", tokens._Known())
+    chat = [("user", "q1"), ("assistant", "an answer of some words"), ("user", "q2")]
+    first = tokens.fit(chat, 10_000), tokens.needed(chat)
+    calls = len(asked)
+    assert calls and set(asked) == {"user", "assistant", "q1", "an answer of some words", "q2"}
+    assert (tokens.fit(chat, 10_000), tokens.needed(chat)) == first
+    assert len(asked) == calls  # nothing counted again
+    assert tokens.count("hello world") == 2 and asked[-1] == "hello world"
+
+
+def test_the_known_counts_stay_within_their_size():
+    known = tokens._Known()
+    known.MAX_CHARS = 100
+    for n in range(30):
+        known.put(f"text {n:04}", n)  # 9 characters each
+    assert known.chars <= 100 and len(known.counts) == 11
+    assert known.get("text 0000") is None and known.get("text 0029") == 29
+    known.put("x" * 13, 5)  # longer than an eighth of the size: not kept
+    assert known.get("x" * 13) is None
