@@ -260,7 +260,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
             user=user, conversation_id=conversation_id, send=send, answer_id=answer.id)
     except BaseException as exc:
         await _unprepare(answer, preparing)
-        raise _send_refused(exc, send.client_id) if isinstance(exc, Exception) else exc
+        raise _send_refused(exc, send.client_id)  # (anything it does not name, as it came)
     if opened.duplicate:
         await _unprepare(answer, preparing)
         return opened
