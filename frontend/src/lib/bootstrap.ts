@@ -13,17 +13,18 @@ const defaults: Bootstrap = {
   signupUrl: '/accounts/signup/',
 };
 
-let cached: Bootstrap | null = null;
+// Read once per element: the page renders it once; a test that renders its own is read anew.
+let cached: { element: HTMLElement | null; value: Bootstrap } | null = null;
 
 export function readBootstrap(): Bootstrap {
-  if (cached) return cached;
   const element = document.getElementById('app-bootstrap');
+  if (cached && cached.element === element) return cached.value;
   let parsed: Partial<Bootstrap> = {};
   try {
     parsed = element?.textContent ? JSON.parse(element.textContent) : {};
   } catch {
     parsed = {};
   }
-  cached = { ...defaults, ...parsed };
-  return cached;
+  cached = { element, value: { ...defaults, ...parsed } };
+  return cached.value;
 }
