@@ -10,6 +10,64 @@ pytest_plugins = ["tests.fixtures_upstream"]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-pass", action="store_true",
+        help="the suite again on a second database (bin/test's PostgreSQL pass): run only what "
+             "the database can change, the tests that use it and the multi-process ones",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """On --database-pass, leave out what the first pass already ran the same way.
+
+    A test without database access cannot differ on another database (pytest-django refuses
+    it any), and with Redis answering, a test's in-memory-layer variant adds nothing to its
+    Redis twin but the minutes: PostgreSQL + Redis is the deployed shape.
+    """
+    if not config.getoption("database_pass"):
+        return
+    memory_twins_too = not redis_available()  # without Redis they are this pass's only variant
+    kept, left_out = [], []
+    for item in items:
+        uses_database = (
+            item.get_closest_marker("django_db") is not None
+            or item.get_closest_marker("e2e") is not None
+            or not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        )
+        callspec = getattr(item, "callspec", None)
+        memory_twin = callspec is not None and callspec.params.get("chat_layer") == "memory"
+        (kept if uses_database and (memory_twins_too or not memory_twin) else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+def _flush_postgresql_by_delete() -> None:
+    """Empty the tables after a `transaction=True` test by DELETE, not Django's TRUNCATE.
+
+    TRUNCATE makes new files for every table and index: 300-400 ms per test on PostgreSQL,
+    40 % of that pass. DELETE of a test's few rows takes a third of it. Django's foreign keys
+    there are deferred, so the order of the tables does not matter.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences:  # only TRUNCATE resets them
+            return truncate(self, style, tables, reset_sequences=True, allow_cascade=allow_cascade)
+        return [f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
+_flush_postgresql_by_delete()
+
+
 def redis_available() -> bool:
     try:
         import redis
