@@ -113,9 +113,11 @@ export default async function globalSetup() {
   try {
     const [upstreamPort, serverPort, nginxPort] = [await freePort(), await freePort(), await freePort()];
     const upstreamLog = path.join(tmp, 'upstream.log');
+    // Answers of 250 words at 20 ms a word (about 5 s): long enough to stop, reload or open a
+    // second tab mid-answer, and to count frames for 3 s while one streams (perf.e2e.ts).
     const upstream = start(
       PYTHON,
-      ['-m', 'tests.fake_upstream', '--port', String(upstreamPort), '--delay', '0.03', '--words', '250'],
+      ['-m', 'tests.fake_upstream', '--port', String(upstreamPort), '--delay', '0.02', '--words', '250'],
       { ...process.env, PYTHONUNBUFFERED: '1' },
       upstreamLog,
     );
