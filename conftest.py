@@ -68,6 +68,34 @@ def _flush_postgresql_by_delete() -> None:
 _flush_postgresql_by_delete()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, and then the async ORM thread's kept connection goes back to the pool
+    before the test database is dropped (serving.connections)."""
+    yield
+    from serving.connections import give_back
+
+    give_back()
+
+
+@pytest.fixture(autouse=True)
+def _connections_closed_as_in_production():
+    """Undo what channels' test communicators leave behind.
+
+    ApplicationCommunicator patches channels.db.close_old_connections with a no-op around
+    each send_input/receive_output; two sockets of one test overlap those patches, and the
+    one that exits last puts back the no-op it found. From then on no database_sync_to_async
+    of the run closed or replaced a connection (the ORM thread's stayed open, and PostgreSQL
+    refused to drop the test database at the end). Each test starts with Django's own.
+    """
+    import channels.db
+    from django.db import close_old_connections
+
+    channels.db.close_old_connections = close_old_connections
+    yield
+    channels.db.close_old_connections = close_old_connections
+
+
 def redis_available() -> bool:
     try:
         import redis
