@@ -95,7 +95,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.int("DATABASE_POOL_SIZE", default=20):
     # PostgreSQL: a pool (psycopg_pool) instead, since kept connections belong to a thread
     # and each HTTP request (SSE included) runs its sync work on a thread of its own, which
-    # connected afresh. Connections return to the pool after each call.
+    # connected afresh. Connections return to the pool after each call, except on the thread
+    # that runs the ORM calls of sockets and answers, which keeps its own (serving.connections).
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses kept connections with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2, "max_size": env.int("DATABASE_POOL_SIZE", default=20), "timeout": 10,
