@@ -92,8 +92,6 @@ def _connections_closed_as_in_production():
     from django.db import close_old_connections
 
     channels.db.close_old_connections = close_old_connections
-    yield
-    channels.db.close_old_connections = close_old_connections
 
 
 def redis_available() -> bool:

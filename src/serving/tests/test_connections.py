@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from django.db import OperationalError, connection, connections
 
 from chat.tasks import detached
+from serving.connections import give_back
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,11 +32,6 @@ def still_open() -> bool:
     return connections["default"].connection is not None
 
 
-@database_sync_to_async
-def give_it_back() -> None:
-    connections.close_all()
-
-
 @sync_to_async(thread_sensitive=False)
 def elsewhere(sql: str, params: list) -> list:
     """A statement on a connection of another thread, closed after it."""
@@ -59,7 +55,7 @@ async def test_calls_of_sockets_and_answers_keep_one_connection():
     assert [await on_the_orm_thread(backend) for _ in range(5)] == [first] * 5
     # The pool was not asked again (each request was a round trip to check the connection).
     assert connection.pool.get_stats().get("requests_num", 0) == stats.get("requests_num", 0)
-    await on_the_orm_thread(give_it_back)
+    give_back()
 
 
 async def test_a_connection_the_server_dropped_is_replaced_after_the_call_that_met_it():
@@ -70,7 +66,7 @@ async def test_a_connection_the_server_dropped_is_replaced_after_the_call_that_m
     replaced = await on_the_orm_thread(backend)
     assert replaced != doomed
     assert await on_the_orm_thread(backend) == replaced
-    await on_the_orm_thread(give_it_back)
+    give_back()
 
 
 async def test_a_connection_left_in_a_transaction_is_given_back():
@@ -86,4 +82,4 @@ async def test_a_connection_left_in_a_transaction_is_given_back():
     await on_the_orm_thread(backend)
     # Not left idle in its transaction: the pool rolled it back.
     assert await elsewhere("SELECT state FROM pg_stat_activity WHERE pid = %s", [left]) in ([], [("idle",)])
-    await on_the_orm_thread(give_it_back)
+    give_back()
