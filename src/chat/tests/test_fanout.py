@@ -108,28 +108,28 @@ async def test_a_batch_that_redis_refuses_fails_every_publisher_in_it_and_the_ne
     if chat_layer != "redis":
         pytest.skip("batches are sent to Redis only")
     hub = fanout.get_hub()
-    good = hub._send
+    good = hub._run_send
     group = fanout.conversation_group(1, uuid.uuid4())
     got = []
 
     async def deliver(text):
         got.append(text)
 
-    async def refuse(**_):
+    async def refuse(*_):
         raise ConnectionError("Redis is away")
 
     await hub.subscribe(group, deliver)
     try:
-        hub._send = refuse
+        hub._run_send = refuse
         results = await asyncio.gather(*(hub.publish(group, f"lost {n}") for n in range(5)), return_exceptions=True)
         assert all(isinstance(r, ConnectionError) for r in results), results
         assert hub.outbox == []
-        hub._send = good
+        hub._run_send = good
         await hub.publish(group, "after")
         await wait_for(lambda: got)
         assert got == ["after"]
     finally:
-        hub._send = good
+        hub._run_send = good
         await hub.unsubscribe(group, deliver)
 
 
@@ -138,13 +138,13 @@ def count_script_calls():
     hub = fanout.get_hub()
     if not isinstance(hub, fanout.RedisHub):
         return None
-    calls, send = {"n": 0}, hub._send
+    calls, send = {"n": 0}, hub._run_send
 
-    async def counted(**kwargs):
+    async def counted(*args):
         calls["n"] += 1
-        return await send(**kwargs)
+        return await send(*args)
 
-    hub._send = counted
+    hub._run_send = counted
     return calls
 
 
@@ -160,10 +160,7 @@ async def hub():
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
     fresh = RedisHub(REDIS_URL, f"test-{uuid.uuid4().hex[:8]}")
     yield fresh
-    if fresh.reader is not None:
-        fresh.reader.cancel()
-    await fresh.pubsub.aclose()
-    await fresh.redis.aclose()
+    await fresh.aclose()
 
 
 async def test_first_subscriptions_made_at_once_all_go_live(hub):
@@ -220,3 +217,32 @@ async def test_the_subscriber_comes_back_after_redis_drops_its_connection(hub):
     await asyncio.sleep(0.2)
     assert "to nobody" not in received
     assert received[0] == "before" and all(text.startswith("after") for text in received[1:])
+
+
+async def test_the_publisher_connects_again_after_redis_drops_its_connection_or_forgets_the_script(hub):
+    """Script calls go on a connection of the hub's own: when Redis drops it, the call that
+    met it fails (no resend: it may have run) and the next one connects again; a Redis that
+    forgot the script (SCRIPT FLUSH, a restart) gets it loaded again."""
+    import redis.asyncio as redis
+
+    received = []
+
+    async def deliver(text):
+        received.append(text)
+
+    await hub.subscribe("chat.1.c", deliver)
+    await hub.publish("chat.1.c", "first")
+    await wait_for(lambda: received == ["first"])
+    host, port = hub.sender_connection._writer.get_extra_info("sockname")[:2]
+    admin = redis.from_url(REDIS_URL)
+    try:
+        assert await admin.client_kill_filter(addr=f"{host}:{port}") == 1
+        with pytest.raises(Exception):
+            await hub.publish("chat.1.c", "lost")
+        await hub.publish("chat.1.c", "after the drop")
+        await admin.script_flush()
+        await hub.publish("chat.1.c", "after the flush")
+    finally:
+        await admin.aclose()
+    await wait_for(lambda: len(received) == 3)
+    assert received == ["first", "after the drop", "after the flush"]
