@@ -19,14 +19,12 @@ from django.conf import settings
 
 from llm import Chunk, Provider, UpstreamError, Usage
 
-from . import fanout, partials, protocol, services, signals
+from . import beats, fanout, partials, protocol, services, signals
 from .models import Message
 from .state import get_store
 from .tasks import detached
 
 log = logging.getLogger(__name__)
-
-BEAT_INTERVAL = 1.0
 
 # Answers running here, by id, each with its task (answer.task): kept referenced (asyncio
 # holds only weak references), awaitable, and reachable by interrupt_all().
@@ -115,6 +113,7 @@ class Answer:
 
     async def run(self) -> Message:
         partials.saver().track(self)
+        beats.beater().track(self)
         upstream = asyncio.create_task(self._read_upstream())
         stop = asyncio.create_task(self.stopped.wait())
         publisher = asyncio.create_task(self._publish())
@@ -165,28 +164,23 @@ class Answer:
 
     # --- publishing -------------------------------------------------------------------
     async def _publish(self) -> None:
+        """Publish what the upstream sent, paced (CHAT_FRAME_INTERVAL). A quiet answer's
+        heartbeat comes from chat.beats."""
         loop = asyncio.get_running_loop()
         interval = settings.CHAT_FRAME_INTERVAL
-        store = get_store()
-        last_flush = last_beat = loop.time() - interval
+        last_flush = loop.time() - interval
         while True:
-            if not self.wake.is_set():  # (asyncio.timeout: wait_for would start a task per frame)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(BEAT_INTERVAL):
-                        await self.wake.wait()
+            if not self.wake.is_set():
+                await self.wake.wait()
             if self.pending and not self.upstream_done:
                 # Coalesce: tokens arriving within the window share one frame.
                 delay = last_flush + interval - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
             self.wake.clear()
-            now = loop.time()
             if self.pending:
                 await self._flush()
-                last_flush = last_beat = loop.time()
-            elif now - last_beat >= BEAT_INTERVAL:
-                await self._quietly(store.beat(self.id))
-                last_beat = now
+                last_flush = loop.time()
             if self.upstream_done and not self.pending:
                 return
 
@@ -224,6 +218,7 @@ class Answer:
     # --- the end ----------------------------------------------------------------------------
     async def _finish(self) -> Message:
         partials.saver().forget(self)
+        beats.beater().forget(self)
         if self.stopped.is_set() and self.status == Message.Status.COMPLETE:
             self.status = Message.Status.STOPPED
         if self.interrupted and self.status == Message.Status.STOPPED:

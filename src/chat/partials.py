@@ -6,43 +6,25 @@ bulk UPDATE carries the text of every answer of this process that grew since its
 save. The UPDATE only touches rows still `streaming`, so a save that runs after an
 answer's final save cannot overwrite it.
 """
-import asyncio
 import logging
-import weakref
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from . import services
-from .tasks import detached
+from .tasks import EveryAnswer, per_loop
 
 log = logging.getLogger(__name__)
 
 
-class PartialSaver:
-    def __init__(self):
-        self.answers: dict = {}  # answer id -> generation.Answer
-        self.task: asyncio.Task | None = None
-        self.sleeping = False
+class PartialSaver(EveryAnswer):
+    name = "partial-saver"
 
-    def track(self, answer) -> None:
-        self.answers[answer.id] = answer
-        if self.task is None or self.task.done():
-            self.task = detached(self._run(), name="partial-saver")
+    def interval(self) -> float:
+        return settings.CHAT_SAVE_INTERVAL
 
-    def forget(self, answer) -> None:
-        self.answers.pop(answer.id, None)
-        if not self.answers and self.task is not None and self.sleeping:
-            self.task.cancel()  # nothing left to save: no task outlives the last answer
-
-    async def _run(self) -> None:
-        while self.answers:
-            self.sleeping = True
-            try:
-                await asyncio.sleep(settings.CHAT_SAVE_INTERVAL)
-            finally:
-                self.sleeping = False
-            await self.save_now()
+    async def tick(self) -> None:
+        await self.save_now()
 
     async def save_now(self) -> int:
         """Save every tracked answer whose text grew; returns how many rows were sent."""
@@ -63,12 +45,5 @@ class PartialSaver:
         return len(rows)
 
 
-_savers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PartialSaver]" = weakref.WeakKeyDictionary()
-
-
-def saver() -> PartialSaver:
-    """This event loop's saver (one per process under Daphne)."""
-    loop = asyncio.get_running_loop()
-    if (found := _savers.get(loop)) is None:
-        found = _savers[loop] = PartialSaver()
-    return found
+# This event loop's saver (one per process under Daphne).
+saver = per_loop(PartialSaver)

@@ -1,6 +1,7 @@
 """Answers whose process died: stored `interrupted` with the text users saw, and announced.
 
-An answer's task beats into the live state (chat.state) at least every second. When the
+Every frame of an answer renews its beat in the live state (chat.state), and chat.beats
+beats the quiet ones twice a second, so a beat is at most about a second old. When the
 beat goes stale (CHAT_STALE_AFTER), the process is gone, and three paths repair it, all
 keeping the longest text known (the live state is ahead of the last partial save):
 - on read: a snapshot, send or stop in that conversation (actions.repair_orphans);

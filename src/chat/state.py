@@ -66,10 +66,11 @@ class MemoryStore:
         live.seq = seq
         live.beat = time.time()
 
-    async def beat(self, message_id: str) -> None:
-        live = self._answers.get(message_id)
-        if live is not None:
-            live.beat = time.time()
+    async def beat(self, message_ids: list[str]) -> None:
+        now = time.time()
+        for message_id in message_ids:
+            if (live := self._answers.get(message_id)) is not None:
+                live.beat = now
 
     async def stale(self, older_than: float) -> list[str]:
         """Ids of answers whose last sign of life is older than `older_than` seconds."""
@@ -108,6 +109,7 @@ class RedisStore:
         self._redis = redis.Redis.from_url(url)
         # Scripts go by their SHA after the first call (EVALSHA), not as text on every call.
         self._hit = self._redis.register_script(_SLIDING_WINDOW)
+        self._beat = self._redis.register_script(_BEAT)
 
     @staticmethod
     def _keys(message_id: str) -> tuple[str, str, str]:
@@ -125,12 +127,10 @@ class RedisStore:
     # No append here: with Redis an answer's text is folded into its keys by the same
     # script call that publishes its frames (fanout.RedisHub), one call per loop turn.
 
-    async def beat(self, message_id: str) -> None:
-        _, _, meta = self._keys(message_id)
-        now = time.time()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(meta, "beat", now).zadd(running_key(), {message_id: now})
-            await pipe.execute()
+    async def beat(self, message_ids: list[str]) -> None:
+        """A sign of life of these answers (chat.beats), in one round trip."""
+        await self._beat(keys=[running_key(), *(self._keys(i)[2] for i in message_ids)],
+                         args=[repr(time.time()), *message_ids])
 
     async def stale(self, older_than: float) -> list[str]:
         """Ids of answers, on any process, whose last beat is older than `older_than` s.
@@ -175,6 +175,18 @@ end
 redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return nil
+"""
+
+
+# KEYS the running index, then the meta key of each answer; ARGV now, then each answer's id.
+# Only answers still there: one that ended meanwhile (its keys dropped) stays ended.
+_BEAT = """
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('HSET', KEYS[i], 'beat', ARGV[1])
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
+  end
+end
 """
 
 
