@@ -20,7 +20,7 @@ questions back to back, so every later send lands among `clients` running answer
 
 Per load and shape: answers done, tokens delivered live (no sync is ever asked), seq gaps
 (and deltas lost in them), send -> first delta p50/p99, token -> frame p50/p99, server CPU
-seconds per 1,000 tokens (utime+stime of the server processes from /proc) and its ratio to
+seconds per 1,000 tokens (utime+stime of the server processes from /proc; the share in the kernel beside it) and its ratio to
 the reference, frames and bytes per answer, server RSS; on PostgreSQL also transactions,
 rows written and connections opened per answer (pg_stat_database deltas: in autocommit each
 statement outside a transaction block is one transaction, so this is a lower bound of
@@ -117,8 +117,13 @@ def upstream_main(port: int, ready) -> None:
 
 # -- /proc ------------------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
+    return int(fields[11]) / CLK, int(fields[12]) / CLK
 
 
 def rss_mb(pid: int) -> float:
@@ -360,11 +365,13 @@ def measure(label, transport, load: Load, servers, sessions, pids, args, databas
     timeout = length * (rounds + 1) + args.grace
     quiet(pids)
     stats = pg_stats(database) if database else None
+    system = sum(cpu_times(p)[1] for p in pids)
     cpu = sum(cpu_seconds(p) for p in pids)
     started = time.monotonic()
     results = run_clients(transport, targets, ask, timeout, args.client_procs, rounds)
     wall = time.monotonic() - started
     cpu_used = sum(cpu_seconds(p) for p in pids) - cpu
+    system = sum(cpu_times(p)[1] for p in pids) - system
     rss = sum(rss_mb(p) for p in pids)
     quiet(pids)
     if database:
@@ -388,6 +395,7 @@ def measure(label, transport, load: Load, servers, sessions, pids, args, databas
         "first_p50_ms": pct(firsts, 50) * 1000, "first_p99_ms": pct(firsts, 99) * 1000,
         "delay_p50_ms": pct(delays, 50) * 1000, "delay_p99_ms": pct(delays, 99) * 1000,
         "cpu_per_1k": per_k, "ratio": per_k / reference_cpu if reference_cpu else None,
+        "system_pct": 100 * system / cpu_used if cpu_used else 0.0,
         "frames": statistics.mean(r["frames"] for r in results), "bytes": statistics.mean(r["bytes"] for r in results),
         "rss_mb": rss, "wall_s": wall, "db": db, "errors": errors[:3], "error_count": len(errors),
     }
@@ -406,7 +414,7 @@ def format_line(x: dict) -> str:
             f"live {x['live_pct']:.1f}% | gaps {x['gaps']} (lost {x['lost']}, {x['answers_with_gap']} answers) | "
             f"first delta p50 {x['first_p50_ms']:.0f} ms p99 {x['first_p99_ms']:.0f} ms | "
             f"token->frame p50 {x['delay_p50_ms']:.1f} ms p99 {x['delay_p99_ms']:.1f} ms | "
-            f"CPU {x['cpu_per_1k']:.2f} s/1k tokens{ratio} | {x['frames']:.0f} frames, {x['bytes'] / 1024:.1f} KB "
+            f"CPU {x['cpu_per_1k']:.2f} s/1k tokens{ratio}, {x['system_pct']:.0f} % in the kernel | {x['frames']:.0f} frames, {x['bytes'] / 1024:.1f} KB "
             f"per answer | RSS {x['rss_mb']:.0f} MB | {x['wall_s']:.1f} s{db}{errors}")
 
 

@@ -125,32 +125,32 @@ class LangChainProvider:
             if max_tokens is not None:  # a short reply (a title): the upstream stops early
                 options["max_tokens"] = max_tokens
             async with aclosing(chat_model.astream(to_langchain_messages(messages), **options)) as upstream:
-                # One deadline for the whole stream, moved per chunk (not a new timeout object
-                # per chunk), and lifted while we yield: it only ever interrupts the wait for
-                # the upstream, never our caller's work in between.
-                limit = asyncio.timeout_at(first_token_by)
+                # The deadline only ever interrupts the wait for the upstream, never our
+                # caller's work between chunks (it is paused while we yield).
+                deadline = Deadline(first_token_by)
                 try:
-                    async with limit:
-                        async for message in upstream:
-                            limit.reschedule(None)
-                            started = True
-                            if self.stream_reasoning and (
-                                    reasoning := message.additional_kwargs.get("reasoning_content")):
-                                answering = True
-                                yield Chunk("reasoning", reasoning)
-                            if text := _text(message.content):
-                                answering = True
-                                yield Chunk("content", text)
-                            if message.usage_metadata:
-                                usage = Usage(
-                                    input_tokens=message.usage_metadata.get("input_tokens", 0),
-                                    output_tokens=message.usage_metadata.get("output_tokens", 0),
-                                )
-                            limit.reschedule(loop.time() + self.config.idle_timeout if answering else first_token_by)
-                except TimeoutError:
-                    if limit.expired():
+                    async for message in upstream:
+                        deadline.pause()
+                        started = True
+                        if self.stream_reasoning and (
+                                reasoning := message.additional_kwargs.get("reasoning_content")):
+                            answering = True
+                            yield Chunk("reasoning", reasoning)
+                        if text := _text(message.content):
+                            answering = True
+                            yield Chunk("content", text)
+                        if message.usage_metadata:
+                            usage = Usage(
+                                input_tokens=message.usage_metadata.get("input_tokens", 0),
+                                output_tokens=message.usage_metadata.get("output_tokens", 0),
+                            )
+                        deadline.resume(loop.time() + self.config.idle_timeout if answering else first_token_by)
+                except asyncio.CancelledError:
+                    if deadline.expired():
                         raise UpstreamError(self._silence(answering), "timeout") from None
                     raise
+                finally:
+                    deadline.cancel()
         except Exception as exc:  # CancelledError and GeneratorExit are BaseExceptions: untouched
             logger.warning("LLM upstream failed (%s): %r", self.name, exc)
             raise UpstreamError(describe(exc, self.config.timeout, started=started),
@@ -164,6 +164,68 @@ class LangChainProvider:
                     f"{self.config.idle_timeout:g} s (LLM_IDLE_TIMEOUT).")
         return (f"The model server sent no answer within {self.config.first_token_timeout:g} s "
                 f"(LLM_FIRST_TOKEN_TIMEOUT).")
+
+
+class Deadline:
+    """Cancels the task waiting for the upstream once the wait outlasts `when`.
+
+    asyncio.timeout() moved per chunk (lifted while the caller has the chunk, set again after)
+    cancels one timer and schedules another for every chunk: 2.7 % of a process's CPU at
+    L2 (2026-12-07). This one timer is moved lazily: when it fires early (the deadline moved
+    on meanwhile) it is set again for the deadline as it is then; while paused it is not set
+    again at all, and resume() sets it if needed. So a stream of chunks costs a timer per
+    deadline's length, not two per chunk.
+    """
+
+    def __init__(self, when: float):
+        self.loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        self.cancelling = self.task.cancelling()  # cancellations asked before us are not ours
+        self.when = when
+        self.paused = False
+        self.fired = False
+        self.timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        self.timer = self.loop.call_at(self.when, self._check)
+
+    def _check(self) -> None:
+        self.timer = None
+        if self.paused:
+            return  # resume() sets it again
+        if self.loop.time() < self.when:
+            self._arm()
+            return
+        self.fired = True
+        self.task.cancel()
+
+    def pause(self) -> None:
+        """The upstream answered: the caller's time starts. (A cancellation this deadline
+        asked for always lands in the wait it interrupted: while the task runs, or waits in
+        the caller's work, the timer does not fire.)"""
+        self.paused = True
+
+    def resume(self, when: float) -> None:
+        """Waiting for the upstream again, until `when`."""
+        self.paused, self.when = False, when
+        if self.timer is None:
+            self._arm()
+        elif when < self.timer.when():  # earlier (the first token's limit gave way to the idle one)
+            self.timer.cancel()
+            self._arm()
+
+    def expired(self) -> bool:
+        """After a CancelledError: whether it was this deadline's (then taken back)."""
+        if not self.fired:
+            return False
+        self.fired = False
+        return self.task.uncancel() <= self.cancelling
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 def _text(content: str | list) -> str:
