@@ -69,16 +69,17 @@ def publish(owner_id, conversation_id, *frames: dict) -> Awaitable[None]:
     return get_hub().publish(conversation_group(owner_id, conversation_id), *map(protocol.encode, frames))
 
 
-async def publish_deltas(owner_id, conversation_id, message_id: str, first_seq: int,
-                         segments: list[tuple[str, str]]) -> None:
+def publish_deltas(owner_id, conversation_id, message_id: str, first_seq: int,
+                   segments: list[tuple[str, str]]) -> Awaitable[None]:
     """Fold an answer's segments into its live state, then send one delta frame each.
+    Await the result (with Redis: queued at the call, as publish() is).
 
     Atomic with Redis: a snapshot read in between sees the text with its seq or neither.
     """
     frames = [protocol.encode(protocol.delta_frame(message_id, first_seq + n, part, text))
               for n, (part, text) in enumerate(segments)]
-    await get_hub().publish_live(conversation_group(owner_id, conversation_id), message_id,
-                                 segments, first_seq + len(segments) - 1, frames)
+    return get_hub().publish_live(conversation_group(owner_id, conversation_id), message_id,
+                                  segments, first_seq + len(segments) - 1, frames)
 
 
 async def request_stop(owner_id, conversation_id) -> None:
@@ -163,15 +164,16 @@ class RedisHub(LocalHub):
             args += ["p", self.prefix + group, text]
         return self._queue([], args)
 
-    async def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
-                           frames: list[str]) -> None:
+    def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
+                     frames: list[str]) -> asyncio.Future:
+        """Queued at the call (see publish())."""
         args = ["a", message_id, seq, len(segments)]
         for part, text in segments:
             args += [part, text]
         args.append(len(frames))
         for text in frames:
             args += [self.prefix + group, text]
-        await self._queue(list(state.answer_keys(message_id)), args)
+        return self._queue(list(state.answer_keys(message_id)), args)
 
     def _queue(self, keys: list, args: list) -> asyncio.Future:
         done = asyncio.get_running_loop().create_future()

@@ -53,6 +53,7 @@ class Answer:
         self.text = {"content": [], "reasoning": []}
         self.seq = 0
         self.pending: list[Segment] = []  # not yet published
+        self.sending: asyncio.Future | None = None  # the last frames queued for Redis (fanout)
         self.wake = asyncio.Event()
         self.upstream_done = False
         self.usage: Usage | None = None
@@ -177,11 +178,17 @@ class Answer:
                 delay = last_flush + interval - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            if self.sending is not None and not self.sending.done():
+                # One batch of frames on its way at a time: while Redis is slow, tokens gather
+                # into the next frame instead of frames queueing up.
+                await self._quietly(self.sending)
             self.wake.clear()
             if self.pending:
                 await self._flush()
                 last_flush = loop.time()
             if self.upstream_done and not self.pending:
+                if self.sending is not None:  # the live state is complete before _finish drops it
+                    await self._quietly(self.sending)
                 return
 
     async def _flush(self) -> None:
@@ -194,9 +201,17 @@ class Answer:
             self.text[part].append(text)
         sent_at = time.perf_counter()
         self.frame_log += [(sent_at, tokens) for _, _, tokens in segments]
-        await self._quietly(fanout.publish_deltas(
-            self.owner_id, self.conversation_id, self.id, first_seq, [(part, text) for part, text, _ in segments]
-        ))
+        sent = fanout.publish_deltas(
+            self.owner_id, self.conversation_id, self.id, first_seq, [(part, text) for part, text, _ in segments])
+        if asyncio.isfuture(sent):  # queued for Redis: not waited for here (a task switch per frame)
+            self.sending = sent
+            sent.add_done_callback(self._sent)
+        else:
+            await self._quietly(sent)
+
+    def _sent(self, sent: asyncio.Future) -> None:
+        if not sent.cancelled() and (exc := sent.exception()) is not None:
+            self._lost(exc)
 
     async def _quietly(self, live_work) -> None:
         """Run live-state or fan-out work; a failure (Redis away) does not end the answer.
@@ -208,9 +223,12 @@ class Answer:
         try:
             await live_work
         except Exception as exc:
-            if not self.live_lost:
-                log.warning("answer %s goes on without live state/fan-out: %s", self.id, exc)
-            self.live_lost = True
+            self._lost(exc)
+
+    def _lost(self, exc: Exception) -> None:
+        if not self.live_lost:
+            log.warning("answer %s goes on without live state/fan-out: %s", self.id, exc)
+        self.live_lost = True
 
     def text_so_far(self) -> tuple[str, str, int]:
         return "".join(self.text["content"]), "".join(self.text["reasoning"]), self.seq

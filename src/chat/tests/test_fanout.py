@@ -246,3 +246,39 @@ async def test_the_publisher_connects_again_after_redis_drops_its_connection_or_
         await admin.aclose()
     await wait_for(lambda: len(received) == 3)
     assert received == ["first", "after the drop", "after the flush"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_while_redis_is_slow_an_answer_has_one_batch_on_its_way_and_its_tokens_gather(chat_layer, llm, alice):
+    """An answer does not wait for each of its frames to reach Redis, but it never has more
+    than one batch on its way: tokens arriving meanwhile go into its next frame, so a slow
+    Redis costs fewer, larger frames, not a queue growing in the process."""
+    if chat_layer != "redis":
+        pytest.skip("batches are sent to Redis only")
+    from tests.fake_upstream import Scenario
+
+    from .ws import deltas_text, open_chat, until_done
+
+    hub = fanout.get_hub()
+    send, in_flight = hub._run_send, []
+
+    async def slow(keys, args):
+        in_flight.append(sum(1 for arg in args if arg == "a"))  # delta records in this call
+        await asyncio.sleep(0.05)
+        return await send(keys, args)
+
+    words = " ".join(f"w{n}" for n in range(150))
+    llm.enqueue(Scenario.words(words, delay=0.002))  # 150 tokens in about 0.3 s
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    hub._run_send = slow
+    try:
+        await socket.send_json_to({"type": "message.send", "content": "Hello?"})
+        frames = await until_done(socket)
+    finally:
+        hub._run_send = send
+    deltas = [f for f in frames if f["type"] == "message.delta"]
+    assert deltas_text(frames) == words == frames[-1]["message"]["content"]
+    assert [d["seq"] for d in deltas] == list(range(1, len(deltas) + 1))
+    assert max(in_flight) == 1, in_flight  # never two records of the one answer in a call
+    assert len(deltas) <= 15, len(deltas)  # 0.3 s of tokens in 50 ms round trips
+    await socket.disconnect()
