@@ -335,6 +335,10 @@ def error_frame(error: ProtocolError) -> dict:
     return frame
 
 
+# One encoder for every frame: json.dumps() with options builds a new one per call.
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode(frame: dict) -> str:
     """Compact JSON: Daphne has no permessage-deflate, so every byte goes on the wire."""
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return _encoder.encode(frame)
