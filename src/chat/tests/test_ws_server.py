@@ -110,3 +110,75 @@ def test_what_the_app_sends_to_a_closing_socket_is_dropped_not_raised():
     for state in (socket.STATE_CLOSING, socket.STATE_CLOSED):
         socket.state = state
         socket.serverSend("a frame nobody will read")  # no exception
+
+
+class Transport:
+    """What a protocol writes, frame by frame."""
+
+    dataBuffer, offset, _tempDataLen = b"", 0, 0
+
+    def __init__(self):
+        self.written = []
+
+    def write(self, data):
+        self.written.append(bytes(data))
+
+    def getPeer(self):
+        return None
+
+    def getHost(self):
+        return None
+
+
+def open_protocol():
+    from autobahn.twisted.websocket import WebSocketServerFactory
+
+    from config.ws_server import BoundedWebSocketProtocol
+
+    socket = BoundedWebSocketProtocol()
+    socket.factory, socket.transport = WebSocketServerFactory(), Transport()
+    socket._connectionMade()  # autobahn's options, from the factory's defaults (Daphne's too)
+    socket.state, socket._perMessageCompress = socket.STATE_OPEN, None
+    return socket
+
+
+SIZES = (1, 125, 126, 127, 65535, 65536, 70000)  # each of the three length encodings, at their edges
+
+
+def text_of(size: int) -> str:
+    """A text of exactly `size` bytes in UTF-8, two-byte characters included."""
+    return "é" * (size // 4) + "x" * (size - 2 * (size // 4))
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_a_frame_written_directly_is_the_frame_autobahn_writes(binary):
+    from autobahn.websocket.protocol import WebSocketProtocol
+
+    for size in SIZES:
+        text = text_of(size)
+        content = text.encode() if binary else text
+        direct, through_autobahn = open_protocol(), open_protocol()
+        direct.serverSend(content, binary)
+        WebSocketProtocol.sendMessage(through_autobahn, text.encode(), binary)
+        assert direct.transport.written == through_autobahn.transport.written, size
+        assert len(direct.transport.written) == 1
+
+
+def test_what_asks_for_more_than_a_plain_frame_goes_autobahns_way():
+    socket = open_protocol()
+    assert socket._plain_frames()
+    socket.send_queue.append((b"queued earlier", False))  # what is queued goes first
+    assert not socket._plain_frames()
+    socket = open_protocol()
+    socket._perMessageCompress = object()  # permessage-deflate negotiated
+    assert not socket._plain_frames()
+
+
+async def test_frames_of_every_length_encoding_reach_a_client_whole(daphne_echo):
+    async with websockets.connect(daphne_echo, max_size=None) as client:
+        for size in SIZES:
+            text = text_of(size)
+            await client.send(text)
+            assert await asyncio.wait_for(client.recv(), 10) == text
+            await client.send(text.encode())
+            assert await asyncio.wait_for(client.recv(), 10) == text.encode()
