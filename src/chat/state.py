@@ -7,14 +7,14 @@ In-process (no REDIS_URL) a dict serves a single process; with REDIS_URL the sam
 operations run against Redis so any Daphne process can read any answer.
 It also holds the per-user rate-limit logs, for the same reason.
 """
-import asyncio
 import time
 import uuid
-import weakref
 from collections import deque
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from .tasks import per_loop
 
 # Keys outlive their answer only when its process dies; the heartbeat goes stale long before.
 KEY_TTL = 300
@@ -191,18 +191,12 @@ end
 
 
 # The Redis client is bound to the event loop that created it: one store per loop.
-_stores: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisStore]" = weakref.WeakKeyDictionary()
+_redis_store = per_loop(lambda: RedisStore(settings.REDIS_URL))
 _memory = MemoryStore()
 
 
 def get_store() -> MemoryStore | RedisStore:
-    if not settings.REDIS_URL:
-        return _memory
-    loop = asyncio.get_running_loop()
-    store = _stores.get(loop)
-    if store is None:
-        store = _stores[loop] = RedisStore(settings.REDIS_URL)
-    return store
+    return _redis_store() if settings.REDIS_URL else _memory
 
 
 def is_stale(live: LiveAnswer | None) -> bool:
