@@ -29,16 +29,9 @@ class Beater(EveryAnswer):
     def interval(self) -> float:
         return BEAT_INTERVAL
 
-    def forget(self, answer) -> None:
-        self.seen.pop(answer.id, None)
-        super().forget(answer)
-
     async def tick(self) -> None:
-        quiet = []
-        for answer_id, answer in list(self.answers.items()):
-            if self.seen.get(answer_id) == answer.seq:
-                quiet.append(answer_id)
-            self.seen[answer_id] = answer.seq
+        before, self.seen = self.seen, {answer_id: answer.seq for answer_id, answer in self.answers.items()}
+        quiet = [answer_id for answer_id, seq in self.seen.items() if before.get(answer_id) == seq]
         if not quiet:
             return
         try:
