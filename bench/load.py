@@ -365,13 +365,13 @@ def measure(label, transport, load: Load, servers, sessions, pids, args, databas
     timeout = length * (rounds + 1) + args.grace
     quiet(pids)
     stats = pg_stats(database) if database else None
-    system = sum(cpu_times(p)[1] for p in pids)
-    cpu = sum(cpu_seconds(p) for p in pids)
+    before = [cpu_times(p) for p in pids]
     started = time.monotonic()
     results = run_clients(transport, targets, ask, timeout, args.client_procs, rounds)
     wall = time.monotonic() - started
-    cpu_used = sum(cpu_seconds(p) for p in pids) - cpu
-    system = sum(cpu_times(p)[1] for p in pids) - system
+    after = [cpu_times(p) for p in pids]
+    cpu_used = sum(map(sum, after)) - sum(map(sum, before))
+    system = sum(s for _, s in after) - sum(s for _, s in before)
     rss = sum(rss_mb(p) for p in pids)
     quiet(pids)
     if database:

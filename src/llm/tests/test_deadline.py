@@ -7,11 +7,16 @@ import pytest
 from llm._langchain import Deadline
 
 
+async def cancelled_while_waiting() -> None:
+    """A wait for the upstream that only a cancellation ends."""
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.sleep(5)
+
+
 async def test_a_wait_past_the_deadline_is_cancelled_and_known_as_ours():
     loop = asyncio.get_running_loop()
     deadline = Deadline(loop.time() + 0.05)
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.sleep(5)
+    await cancelled_while_waiting()
     assert deadline.expired()
     assert asyncio.current_task().cancelling() == 0  # taken back
     deadline.cancel()
@@ -23,8 +28,7 @@ async def test_the_callers_time_between_chunks_does_not_count():
     deadline.pause()
     await asyncio.sleep(0.15)  # the caller's work, past the deadline: not interrupted
     deadline.resume(loop.time() + 0.05)
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.sleep(5)
+    await cancelled_while_waiting()
     assert deadline.expired()
 
 
@@ -40,8 +44,7 @@ async def test_a_deadline_moved_on_per_chunk_never_fires_and_keeps_one_timer():
     assert not deadline.fired
     assert len(timers) <= 8, "a timer per chunk"  # about one per 0.1 s, not 40
     deadline.resume(loop.time() + 0.02)  # earlier: set again at once
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.sleep(5)
+    await cancelled_while_waiting()
     assert deadline.expired()
 
 
@@ -50,8 +53,7 @@ async def test_someone_elses_cancellation_is_not_taken_for_a_timeout():
     deadline = Deadline(loop.time() + 0.02)
     task = asyncio.current_task()
     loop.call_later(0.01, task.cancel)  # a stop, before the deadline
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.sleep(5)
+    await cancelled_while_waiting()
     assert not deadline.expired()
     deadline.cancel()
     task.uncancel()
