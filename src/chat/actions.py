@@ -4,20 +4,16 @@ Each action validates limits, calls services/selectors in as few database hops a
 possible, publishes the resulting frames to the conversation's group and starts or
 stops answers. Refusals are raised as protocol.ProtocolError.
 """
-import asyncio
 import logging
 import math
 import re
-import uuid
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db.models import Q
 
-from accounts.sessions import session_user_id
-from llm import catalogue, tokens
+from llm import catalogue
 
-from . import choices, fanout, hooks, protocol, recovery, selectors, services, titles
+from . import choices, fanout, hooks, protocol, recovery, selectors, services
 from .generation import Answer, accepting, launch
 from .models import Message
 from .protocol import ProtocolError
@@ -60,10 +56,10 @@ async def repair_orphans(owner_id, conversation_id) -> list[Message]:
     answers = await database_sync_to_async(selectors.streaming_answers)(
         owner_id=owner_id, conversation_id=conversation_id
     )
-    return await _still_running(owner_id, answers)
+    return await still_running(owner_id, answers)
 
 
-async def _still_running(owner_id, answers: list[Message]) -> list[Message]:
+async def still_running(owner_id, answers: list[Message]) -> list[Message]:
     """Those of the `streaming` rows whose task is alive; the others become `interrupted`."""
     store = get_store()
     running = []
@@ -132,163 +128,19 @@ def too_many_answers(client_id: str | None = None) -> ProtocolError:
 
 
 # --- sending, regenerating, stopping ----------------------------------------------------------
-def _refuse_beyond_context(send: protocol.MessageSend) -> None:
-    """A question that cannot fit the model's window beside the system prompt is refused.
-    (The prompt counted is the operator's and the one this send sets, if any.)"""
-    system = choices.system_prompt(send.settings.get("system_prompt", ""))
-    prompt = [("system", system)] if system else []
-    needed, budget = tokens.needed([*prompt, ("user", send.content)]), selectors.context_budget()
-    if needed > budget:
-        raise ProtocolError(
-            protocol.TOO_LONG, f"The message is about {needed} tokens with the system prompt; "
-            f"the model takes at most {budget} besides its answer.", client_id=send.client_id,
-        )
-
-
 def unknown_model(exc: catalogue.UnknownModel, client_id: str | None = None) -> ProtocolError:
     return ProtocolError(protocol.UNKNOWN_MODEL, str(exc), client_id=client_id)
 
 
-def _answering(answer_row: Message, conversation) -> dict:
+def answering(answer_row: Message, conversation) -> dict:
     """How the conversation's answer is asked for: its model's provider (one per model,
     reused: llm.registry) and its temperature, passed per request."""
     return {"provider": catalogue.provider(catalogue.resolve(answer_row.model)),
             "temperature": conversation.temperature}
 
 
-def _open_send(*, user, conversation_id, send: protocol.MessageSend, answer_id=None):
-    _refuse_beyond_context(send)
-    opened = services.message_send(
-        user=user, conversation_id=conversation_id, content=send.content,
-        client_id=send.client_id, chosen=send.settings,
-        parent_id=send.parent_id if send.parent_given else services.SHOWN_BRANCH, answer_id=answer_id,
-    )
-    if opened.duplicate:
-        return opened, None
-    context = selectors.answer_context(
-        conversation_id=conversation_id, question=opened.user_message,
-        system_prompt=choices.system_prompt(opened.conversation.system_prompt),
-        # A conversation created by this send holds only the question: no need to read it.
-        earlier=[] if opened.conversation_created else None,
-    )
-    services.answer_note_context(answer=opened.answer, omitted=context.omitted)
-    return opened, context.messages
-
-
-class SessionEnded(Exception):
-    """The socket's session was logged out or expired since it connected."""
-
-
-def _earlier_send(*, conversation_id, client_id):
-    """The message this conversation stored with this client_id, if any."""
-    return (Message.objects.select_related("conversation")
-            .filter(conversation_id=conversation_id, client_id=client_id).first())
-
-
-def _before_send(*, check_session: bool, session_key, user, conversation_id, client_id):
-    """A send's first database hop (under load each hop waits its turn on the one ORM
-    thread): is the session still logged in, was this client_id sent before, and which
-    answers of the conversation are marked streaming."""
-    if check_session and session_user_id(session_key) != user.pk:
-        raise SessionEnded
-    if client_id is None:
-        return None, selectors.streaming_answers(owner_id=user.pk, conversation_id=conversation_id)
-    earlier, streaming = _earlier_and_streaming(conversation_id=conversation_id, client_id=client_id)
-    if earlier is not None:
-        return earlier, []
-    return None, [m for m in streaming if m.conversation.owner_id == user.pk]
-
-
-def _earlier_and_streaming(*, conversation_id, client_id) -> tuple[Message | None, list[Message]]:
-    """_earlier_send and the conversation's streaming answers in one query (under load each
-    statement waits for the interpreter lock)."""
-    rows = list(Message.objects.select_related("conversation").filter(conversation_id=conversation_id).filter(
-        Q(client_id=client_id) | Q(status=Message.Status.STREAMING)))
-    earlier = next((m for m in rows if m.client_id == client_id), None)
-    return earlier, [m for m in rows if m.status == Message.Status.STREAMING]
-
-
-def _repeat(user, earlier: Message) -> services.Opened:
-    """A repeated client_id: the message stored with it, as a duplicate Opened."""
-    if earlier.conversation.owner_id != user.pk:
-        raise services.NotOwner
-    return services.Opened(earlier.conversation, earlier, None)
-
-
-async def send_message(*, user, conversation_id, send: protocol.MessageSend,
-                       check_session: bool = False, session_key: str | None = None) -> services.Opened:
-    """Store the user's message and start its answer; frames go to every listener.
-
-    A repeated client_id stores nothing and starts nothing: the earlier message comes
-    back as a duplicate Opened (answer None). A socket asks to `check_session` (its
-    `session_key` may have been logged out since it connected: SessionEnded); a request
-    was authenticated just now.
-    Raises ProtocolError, SessionEnded or services.NotOwner.
-    """
-    if not accepting():
-        raise shutting_down(send.client_id)
-    earlier, streaming = await database_sync_to_async(_before_send)(
-        check_session=check_session, session_key=session_key, user=user, conversation_id=conversation_id,
-        client_id=send.client_id,
-    )
-    if earlier is not None:
-        return _repeat(user, earlier)
-    # Refusals that cost nothing come before the rate limit counts this message.
-    if await _still_running(user.pk, streaming):
-        # The answer running may be this very send's, committed by another process since we
-        # looked (a client sends again after a reconnect): a repeat then, not busy.
-        if send.client_id is not None and (earlier := await database_sync_to_async(_earlier_send)(
-                conversation_id=conversation_id, client_id=send.client_id)) is not None:
-            return _repeat(user, earlier)
-        raise busy(send.client_id)
-    try:
-        # Also builds the catalogue's providers: a misconfigured one fails before anything is stored.
-        choices.check_offered(send.settings)
-    except catalogue.UnknownModel as exc:
-        raise unknown_model(exc, send.client_id) from None
-    await check_rate(user, send.client_id)
-    await hooks.check_answer(user=user, client_id=send.client_id)
-    # The answer's live state and stop listener are set up (in a task of their own) while the
-    # send is stored: each waits its turn on a busy process (Redis; the ORM thread), so not
-    # one after the other. A refused or repeated send undoes them. (Not asyncio.gather: on a
-    # saturated loop each of its extra turns, before and after, costs milliseconds.)
-    answer = Answer(answer=Message(id=uuid.uuid4(), conversation_id=conversation_id), owner_id=user.pk,
-                    context=[], provider=None)
-    preparing = asyncio.ensure_future(answer.prepare())
-    try:
-        opened, context = await database_sync_to_async(_open_send)(
-            user=user, conversation_id=conversation_id, send=send, answer_id=answer.id)
-    except BaseException as exc:
-        await _unprepare(answer, preparing)
-        raise _send_refused(exc, send.client_id)  # (anything it does not name, as it came)
-    if opened.duplicate:
-        await _unprepare(answer, preparing)
-        return opened
-    try:
-        await preparing
-    except Exception:
-        await _unstarted(answer)
-        raise
-    answering = _answering(opened.answer, opened.conversation)
-    answer.context, answer.provider, answer.temperature = context, answering["provider"], answering["temperature"]
-    frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
-    if opened.conversation_created or opened.titled or opened.resettled:
-        frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
-    published = fanout.publish(user.pk, conversation_id, *frames)  # in line before the answer's frames
-    await launch(answer)
-    await published
-    if opened.conversation_created and settings.CHAT_TITLES_BY_MODEL:  # the first answer: its model titles the chat
-        titles.title_after(answer, question=send.content)
-    return opened
-
-
 def no_such_message() -> ProtocolError:
     return ProtocolError(protocol.BAD_REQUEST, "\"message_id\" is no message of this conversation.")
-
-
-def no_such_parent(client_id: str | None = None) -> ProtocolError:
-    return ProtocolError(protocol.BAD_REQUEST, "\"parent_id\" is not an answer in this conversation.",
-                         client_id=client_id)
 
 
 def _open_regenerate(*, user, conversation_id, message_id=None):
@@ -326,7 +178,7 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
     except catalogue.UnknownModel as exc:
         raise unknown_model(exc) from None
     answer = Answer(answer=answer_row, owner_id=user.pk, context=context,
-                    **_answering(answer_row, answer_row.conversation))
+                    **answering(answer_row, answer_row.conversation))
     await _prepare(answer)
     published = fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
     await launch(answer)
@@ -347,39 +199,17 @@ async def switch_branch(*, user, conversation_id, message_id):
     return conversation
 
 
-def _send_refused(exc: BaseException, client_id: str | None) -> BaseException:
-    """What a client is told of a send that storing refused."""
-    if isinstance(exc, services.Busy):  # lost a race with another send
-        return busy(client_id)
-    if isinstance(exc, services.TooManyAnswers):
-        return too_many_answers(client_id)
-    if isinstance(exc, services.NoSuchMessage):
-        return no_such_parent(client_id)
-    if isinstance(exc, catalogue.UnknownModel):  # the conversation keeps a withdrawn model
-        return unknown_model(exc, client_id)
-    return exc
-
-
-async def _unprepare(answer: Answer, preparing: asyncio.Future) -> None:
-    """Undo a prepare() under way for an answer that will not run, once it has ended."""
-    try:
-        await preparing
-    except Exception:
-        return  # it undid itself
-    await answer.unprepare()
-
-
 async def _prepare(answer: Answer) -> None:
     """Register the answer's live state; if that fails (Redis away), end its row at once
     and let the caller report the error."""
     try:
         await answer.prepare()
     except Exception:
-        await _unstarted(answer)
+        await end_unstarted(answer)
         raise
 
 
-async def _unstarted(answer: Answer) -> None:
+async def end_unstarted(answer: Answer) -> None:
     """End the row of an answer whose live state could not be registered, instead of leaving
     it `streaming` for the reaper."""
     await database_sync_to_async(services.answer_finish)(

@@ -1,7 +1,7 @@
 """Answers over server-sent events, for clients without WebSockets (and `curl -N`).
 
 One code path with the socket: the body is checked by protocol.parse_message_send and
-the answer started by actions.send_message, so limits, errors, idempotency and the
+the answer started by sending.send_message, so limits, errors, idempotency and the
 generation machinery are the socket's. The stream subscribes to the conversation's
 group *before* sending, relays that send's frames (`event: <type>`, `data: <frame>`)
 and ends after its answer's `message.done`. The answer runs in its own task: a client
@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.http import StreamingHttpResponse
 from ninja import Router, Status
 
-from . import actions, fanout, history, protocol, recovery, selectors
+from . import actions, fanout, history, protocol, recovery, selectors, sending
 from .api_errors import not_found
 from .api_schemas import ErrorOut, MessageSendIn
 from .models import Message
@@ -122,7 +122,7 @@ async def message_send(request, conversation_id: UUID, body: MessageSendIn):
         # because the shielded send may outlive this request's context (the answer task it
         # launches gets a fresh context from generation.launch itself).
         opened = await asyncio.shield(
-            detached(actions.send_message(user=user, conversation_id=conversation_id, send=send))
+            detached(sending.send_message(user=user, conversation_id=conversation_id, send=send))
         )
     except BaseException:
         await listener.close()

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from accounts.sessions import session_user_id
 
-from . import actions, fanout, protocol, recovery, services
+from . import actions, fanout, protocol, recovery, sending, services
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send_message(user, frame, session_key)
                 return
             if await database_sync_to_async(session_user_id)(session_key) != user.pk:
-                raise actions.SessionEnded
+                raise sending.SessionEnded
             if isinstance(frame, protocol.ProtocolError):
                 raise frame
             await self.dispatch_frame(user, frame)
-        except actions.SessionEnded:
+        except sending.SessionEnded:
             await self.close(protocol.CLOSE_UNAUTHENTICATED)
         except protocol.ProtocolError as refusal:
             await self.send_frame(protocol.error_frame(refusal))
@@ -111,7 +111,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             ))
 
     async def send_message(self, user, frame: protocol.MessageSend, session_key):
-        opened = await actions.send_message(
+        opened = await sending.send_message(
             user=user, conversation_id=self.conversation_id, send=frame, check_session=True, session_key=session_key
         )
         if opened.duplicate:  # tell only this socket what it already sent

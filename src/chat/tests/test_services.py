@@ -105,21 +105,21 @@ def test_partial_saves_of_several_answers_in_one_statement_never_undo_a_final_sa
 def test_a_follow_up_send_takes_few_statements(user, django_assert_num_queries):
     """Under load every statement of a send waits for the ORM thread and the interpreter lock:
     the socket's two database hops of a follow-up question stay this short."""
-    from chat import actions, protocol
+    from chat import protocol, sending
 
     cid = uuid.uuid4()
     first = send(user, cid, "one", "c1")
     services.answer_finish(answer_id=first.answer.id, status="complete", content="A1", reasoning="", seq=1)
     frame = protocol.parse_client_frame('{"type": "message.send", "content": "two", "client_id": "c2"}')
     with django_assert_num_queries(1):  # a repeat of c2, and the answers streaming here: one query
-        earlier, streaming = actions._before_send(check_session=False, session_key=None, user=user,
+        earlier, streaming = sending._before_send(check_session=False, session_key=None, user=user,
                                                   conversation_id=cid, client_id="c2")
     assert (earlier, streaming) == (None, [])
     # Lock the user (not on SQLite: no row locks, its write transactions run one at a time),
     # lock the conversation, check for room, both messages in one INSERT, the conversation's
     # new end, the context: six, five on SQLite (plus BEGIN and COMMIT, savepoints here).
     with CaptureQueriesContext(connection) as captured:
-        opened, context = actions._open_send(user=user, conversation_id=cid, send=frame)
+        opened, context = sending._open_send(user=user, conversation_id=cid, send=frame)
     sqls = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
     statements = [sql.split()[0].upper() for sql in sqls]
     user_locks = 1 if connection.features.has_select_for_update else 0
