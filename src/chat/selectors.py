@@ -37,6 +37,25 @@ def conversation_with_messages(*, owner_id, conversation_id) -> tuple[Conversati
     return conversation, list(conversation.messages.all())
 
 
+class SendLook(NamedTuple):
+    """What a send's first look saw of its conversation (chat.sending)."""
+
+    conversation: Conversation | None  # None: it held no message (it is not created yet, most likely)
+    messages: list[Message]  # all of them, without their reasoning
+
+
+def send_look(*, user, conversation_id) -> SendLook:
+    """The user's conversation with its messages, in one query (each carries its conversation).
+    Raises NotOwner when the id belongs to another user's conversation."""
+    messages = list(Message.objects.filter(conversation_id=conversation_id).select_related("conversation")
+                    .defer("reasoning"))
+    if not messages:
+        return SendLook(None, [])
+    if messages[0].conversation.owner_id != user.pk:
+        raise NotOwner
+    return SendLook(messages[0].conversation, messages)
+
+
 def streaming_answers(*, owner_id, conversation_id) -> list[Message]:
     return list(Message.objects.filter(conversation_id=conversation_id, conversation__owner_id=owner_id,
                                        status=Message.Status.STREAMING))

@@ -8,7 +8,6 @@ import uuid
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db.models import Q
 
 from accounts.sessions import session_user_id
 from llm import catalogue, tokens
@@ -19,6 +18,7 @@ from .actions import (answering, busy, check_rate, end_unstarted, shutting_down,
 from .generation import Answer, accepting, launch
 from .models import Message
 from .protocol import ProtocolError
+
 
 def _refuse_beyond_context(send: protocol.MessageSend) -> None:
     """A question that cannot fit the model's window beside the system prompt is refused.
@@ -33,56 +33,57 @@ def _refuse_beyond_context(send: protocol.MessageSend) -> None:
         )
 
 
-def _open_send(*, user, conversation_id, send: protocol.MessageSend, answer_id=None):
+class SessionEnded(Exception):
+    """The socket's session was logged out or expired since it connected."""
+
+
+def _before_send(*, check_session: bool, session_key, user, conversation_id, send: protocol.MessageSend):
+    """A send's first database hop (under load each hop waits its turn on the one ORM thread):
+    is the session still logged in, does the question fit, and what the conversation holds.
+
+    Returns (the earlier message of a repeated client_id or None, the answers marked
+    streaming, the look).
+    """
+    if check_session and session_user_id(session_key) != user.pk:
+        raise SessionEnded
+    look = selectors.send_look(user=user, conversation_id=conversation_id)
+    if send.client_id is not None and any(m.client_id == send.client_id for m in look.messages):
+        return _earlier_send(conversation_id=conversation_id, client_id=send.client_id), [], look
     _refuse_beyond_context(send)
+    return None, [m for m in look.messages if m.status == Message.Status.STREAMING], look
+
+
+def _open_send(*, user, conversation_id, send: protocol.MessageSend, answer_id=None,
+               look: selectors.SendLook | None = None):
+    """The send's transaction, then its answer's context (the question was measured in the
+    first hop). `look`: the first hop's, whose messages are the earlier ones (None: they
+    are read again)."""
     opened = services.message_send(
         user=user, conversation_id=conversation_id, content=send.content,
         client_id=send.client_id, chosen=send.settings,
         parent_id=send.parent_id if send.parent_given else services.SHOWN_BRANCH, answer_id=answer_id,
+        seen_new=look is not None and look.conversation is None,
     )
     if opened.duplicate:
         return opened, None
+    earlier = None
+    if opened.conversation_created:
+        earlier = []  # it holds only the question
+    elif look is not None and (opened.user_message.parent_id is None
+                               or any(m.id == opened.user_message.parent_id for m in look.messages)):
+        earlier = look.messages  # (a question after a message stored since the look reads them again)
     context = selectors.answer_context(
         conversation_id=conversation_id, question=opened.user_message,
-        system_prompt=choices.system_prompt(opened.conversation.system_prompt),
-        # A conversation created by this send holds only the question: no need to read it.
-        earlier=[] if opened.conversation_created else None,
+        system_prompt=choices.system_prompt(opened.conversation.system_prompt), earlier=earlier,
     )
     services.answer_note_context(answer=opened.answer, omitted=context.omitted)
     return opened, context.messages
-
-
-class SessionEnded(Exception):
-    """The socket's session was logged out or expired since it connected."""
 
 
 def _earlier_send(*, conversation_id, client_id):
     """The message this conversation stored with this client_id, if any."""
     return (Message.objects.select_related("conversation")
             .filter(conversation_id=conversation_id, client_id=client_id).first())
-
-
-def _before_send(*, check_session: bool, session_key, user, conversation_id, client_id):
-    """A send's first database hop (under load each hop waits its turn on the one ORM
-    thread): is the session still logged in, was this client_id sent before, and which
-    answers of the conversation are marked streaming."""
-    if check_session and session_user_id(session_key) != user.pk:
-        raise SessionEnded
-    if client_id is None:
-        return None, selectors.streaming_answers(owner_id=user.pk, conversation_id=conversation_id)
-    earlier, streaming = _earlier_and_streaming(conversation_id=conversation_id, client_id=client_id)
-    if earlier is not None:
-        return earlier, []
-    return None, [m for m in streaming if m.conversation.owner_id == user.pk]
-
-
-def _earlier_and_streaming(*, conversation_id, client_id) -> tuple[Message | None, list[Message]]:
-    """_earlier_send and the conversation's streaming answers in one query (under load each
-    statement waits for the interpreter lock)."""
-    rows = list(Message.objects.select_related("conversation").filter(conversation_id=conversation_id).filter(
-        Q(client_id=client_id) | Q(status=Message.Status.STREAMING)))
-    earlier = next((m for m in rows if m.client_id == client_id), None)
-    return earlier, [m for m in rows if m.status == Message.Status.STREAMING]
 
 
 def _repeat(user, earlier: Message) -> services.Opened:
@@ -104,9 +105,9 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     """
     if not accepting():
         raise shutting_down(send.client_id)
-    earlier, streaming = await database_sync_to_async(_before_send)(
+    earlier, streaming, look = await database_sync_to_async(_before_send)(
         check_session=check_session, session_key=session_key, user=user, conversation_id=conversation_id,
-        client_id=send.client_id,
+        send=send,
     )
     if earlier is not None:
         return _repeat(user, earlier)
@@ -134,7 +135,8 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     preparing = asyncio.ensure_future(answer.prepare())
     try:
         opened, context = await database_sync_to_async(_open_send)(
-            user=user, conversation_id=conversation_id, send=send, answer_id=answer.id)
+            user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
+            look=None if streaming else look)
     except BaseException as exc:
         await _unprepare(answer, preparing)
         raise _send_refused(exc, send.client_id)  # (anything it does not name, as it came)

@@ -141,7 +141,7 @@ def _open_answer(conversation: Conversation, parent: Message, model: str, now) -
 
 def message_send(*, user, conversation_id, content: str, client_id: str | None,
                  model: str | None = None, chosen: dict | None = None, parent_id=SHOWN_BRANCH,
-                 answer_id=None) -> Opened:
+                 answer_id=None, seen_new: bool = False) -> Opened:
     """Store a user message (creating the conversation on first send) and open its answer.
 
     The question follows `parent_id`, an answer of this conversation (None: a new first
@@ -149,6 +149,9 @@ def message_send(*, user, conversation_id, content: str, client_id: str | None,
     new answer becomes the shown branch's end. `chosen`: settings to keep from now on
     (chat.choices); `model`: the id the answer records, by default the conversation's model;
     `answer_id`: the answer's id, chosen by the caller (default: a new one).
+    A caller that looked already may say the conversation did not exist then (`seen_new`):
+    it is inserted without a look under lock; if it exists by now, the insert fails and the
+    second try looks.
     Raises NoSuchMessage for a parent that is not an answer of this conversation, and
     llm.catalogue.UnknownModel (a model not offered, chosen or kept); nothing is stored then.
     """
@@ -160,7 +163,7 @@ def message_send(*, user, conversation_id, content: str, client_id: str | None,
             # transaction: under load every statement here waits its turn for the interpreter
             # lock); the unique constraint, or Busy while the earlier's answer streams,
             # sends a repeat to the second try.
-            return _message_send(**kwargs)
+            return _message_send(**kwargs, seen_new=seen_new)
     except Busy:
         if client_id is None:
             raise
@@ -195,17 +198,18 @@ def _question_parent_id(conversation: Conversation, parent_id):
 
 
 def _message_send(*, user, conversation_id, content, client_id, model, chosen, parent_id, answer_id,
-                  look_for_earlier=False) -> Opened:
+                  seen_new=False, look_for_earlier=False) -> Opened:
     now = timezone.now()
     _lock_user(user)
-    conversation = _lock_conversation(conversation_id)
+    conversation = None if seen_new else _lock_conversation(conversation_id)
     created = titled = False
     settings_changed = []
     if conversation is None:
+        # Inserted with the messages, below: one statement less than an INSERT now and an
+        # UPDATE of its shown branch's end later.
         conversation = Conversation(id=conversation_id, owner=user, title=make_title(content),
                                     created_at=now, updated_at=now)
         choices.settle_new(conversation, user=user, chosen=chosen)
-        conversation.save(force_insert=True)
         created = titled = True
     elif conversation.owner_id != user.pk:
         raise NotOwner
@@ -226,14 +230,20 @@ def _message_send(*, user, conversation_id, content, client_id, model, chosen, p
         client_id=client_id, created_at=now, updated_at=now,
     )
     answer = _new_answer(conversation, question, model, now, answer_id)
-    Message.objects.bulk_create([question, answer])  # one statement for both
-    fields = ["updated_at", "active_leaf", *settings_changed]
-    if not conversation.title:
-        conversation.title = make_title(content)
-        fields.append("title")
-        titled = True
     conversation.updated_at, conversation.active_leaf = now, answer
-    conversation.save(update_fields=fields)
+    if created:
+        # Its end of the shown branch is the answer inserted next: the foreign keys are
+        # checked at COMMIT (Django declares them DEFERRABLE INITIALLY DEFERRED).
+        conversation.save(force_insert=True)
+        Message.objects.bulk_create([question, answer])
+    else:
+        Message.objects.bulk_create([question, answer])  # one statement for both
+        fields = ["updated_at", "active_leaf", *settings_changed]
+        if not conversation.title:
+            conversation.title = make_title(content)
+            fields.append("title")
+            titled = True
+        conversation.save(update_fields=fields)
     return Opened(conversation, question, answer, conversation_created=created, titled=titled,
                   resettled=bool(settings_changed))
 

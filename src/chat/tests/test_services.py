@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat import selectors, services
 from llm import Usage
-from chat.models import Message
+from chat.models import Conversation, Message
 
 
 @pytest.mark.parametrize("content,title", [
@@ -101,6 +101,11 @@ def test_partial_saves_of_several_answers_in_one_statement_never_undo_a_final_sa
     assert (stored[answers[2].id].status, stored[answers[2].id].content) == ("complete", "final")
 
 
+def _statements(captured) -> tuple[list[str], list[str]]:
+    sqls = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+    return [sql.split()[0].upper() for sql in sqls], sqls
+
+
 @pytest.mark.django_db
 def test_a_follow_up_send_takes_few_statements(user, django_assert_num_queries):
     """Under load every statement of a send waits for the ORM thread and the interpreter lock:
@@ -111,22 +116,45 @@ def test_a_follow_up_send_takes_few_statements(user, django_assert_num_queries):
     first = send(user, cid, "one", "c1")
     services.answer_finish(answer_id=first.answer.id, status="complete", content="A1", reasoning="", seq=1)
     frame = protocol.parse_client_frame('{"type": "message.send", "content": "two", "client_id": "c2"}')
-    with django_assert_num_queries(1):  # a repeat of c2, and the answers streaming here: one query
-        earlier, streaming = sending._before_send(check_session=False, session_key=None, user=user,
-                                                  conversation_id=cid, client_id="c2")
+    with django_assert_num_queries(1):  # the conversation with its messages: one query
+        earlier, streaming, look = sending._before_send(check_session=False, session_key=None, user=user,
+                                                        conversation_id=cid, send=frame)
     assert (earlier, streaming) == (None, [])
     # Lock the user (not on SQLite: no row locks, its write transactions run one at a time),
     # lock the conversation, check for room, both messages in one INSERT, the conversation's
-    # new end, the context: six, five on SQLite (plus BEGIN and COMMIT, savepoints here).
+    # new end: five, four on SQLite (plus BEGIN and COMMIT, savepoints here). The context
+    # comes from the first hop's messages.
     with CaptureQueriesContext(connection) as captured:
-        opened, context = sending._open_send(user=user, conversation_id=cid, send=frame)
-    sqls = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
-    statements = [sql.split()[0].upper() for sql in sqls]
+        opened, context = sending._open_send(user=user, conversation_id=cid, send=frame, look=look)
+    statements, sqls = _statements(captured)
     user_locks = 1 if connection.features.has_select_for_update else 0
-    assert statements == ["SELECT"] * (user_locks + 2) + ["INSERT", "UPDATE", "SELECT"], statements
+    assert statements == ["SELECT"] * (user_locks + 2) + ["INSERT", "UPDATE"], statements
     assert sum(user._meta.db_table in sql for sql in sqls) == user_locks, sqls
     assert context == [("user", "one"), ("assistant", "A1"), ("user", "two")]
     assert opened.answer.parent_id == opened.user_message.id
+
+
+@pytest.mark.django_db
+def test_the_first_send_of_a_conversation_takes_few_statements(user, django_assert_num_queries):
+    """A new conversation: the first hop finds no message, so the second does not look for the
+    conversation under lock, and inserts it with its end at once."""
+    from chat import protocol, sending
+
+    cid = uuid.uuid4()
+    frame = protocol.parse_client_frame('{"type": "message.send", "content": "hello", "client_id": "c1"}')
+    with django_assert_num_queries(1):
+        earlier, streaming, look = sending._before_send(check_session=False, session_key=None, user=user,
+                                                        conversation_id=cid, send=frame)
+    assert (earlier, streaming, look.conversation) == (None, [], None)
+    with CaptureQueriesContext(connection) as captured:
+        opened, context = sending._open_send(user=user, conversation_id=cid, send=frame, look=look)
+    statements, sqls = _statements(captured)
+    user_locks = 1 if connection.features.has_select_for_update else 0
+    # (the user's lock,) the user's last choice, room, the conversation, both messages
+    assert statements == ["SELECT"] * (user_locks + 2) + ["INSERT", "INSERT"], statements
+    assert opened.conversation_created and context == [("user", "hello")]
+    stored = Conversation.objects.get(id=cid)
+    assert (stored.active_leaf_id, stored.title) == (opened.answer.id, "hello")
 
 
 @pytest.mark.django_db

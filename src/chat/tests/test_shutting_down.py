@@ -75,7 +75,7 @@ async def test_interrupt_all_stores_running_answers_interrupted_with_their_text(
 async def test_a_send_repeated_before_the_first_was_committed_is_a_repeat_not_busy(llm, alice, monkeypatch):
     """After a 1012 the client sends again on another process; the first send, still in its
     transaction on the draining one, may commit between that process's two looks."""
-    from chat import sending
+    from chat import selectors, sending
 
     llm.enqueue(Scenario.words(LONG, delay=0.02))
     cid = uuid.uuid4()
@@ -83,18 +83,18 @@ async def test_a_send_repeated_before_the_first_was_committed_is_a_repeat_not_bu
     await first.send_json_to(send_frame("Once", client_id="k-1"))
     await frames_until(first, lambda f: f["type"] == "message.delta")
     looked = []
-    earlier_send, earlier_and_streaming = sending._earlier_send, sending._earlier_and_streaming
+    earlier_send, send_look = sending._earlier_send, selectors.send_look
 
     def not_yet_committed_at_the_first_look(**kwargs):
         looked.append(kwargs)
-        _, streaming = earlier_and_streaming(**kwargs)
-        return None, streaming
+        look = send_look(**kwargs)
+        return look._replace(messages=[m for m in look.messages if m.client_id != "k-1"])
 
     def committed_at_the_second(**kwargs):
         looked.append(kwargs)
         return earlier_send(**kwargs)
 
-    monkeypatch.setattr(sending, "_earlier_and_streaming", not_yet_committed_at_the_first_look)
+    monkeypatch.setattr(selectors, "send_look", not_yet_committed_at_the_first_look)
     monkeypatch.setattr(sending, "_earlier_send", committed_at_the_second)
     again, _ = await open_chat(alice, cid)
     await again.send_json_to(send_frame("Once", client_id="k-1"))
