@@ -69,6 +69,27 @@ async def test_logout_closes_on_next_frame_4001(llm, alice):
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
 
 
+async def test_frames_go_past_the_session_wrapper_which_the_socket_still_reads(llm, alice, monkeypatch):
+    """The session wrapper of AuthMiddlewareStack only saves a session with an HTTP response:
+    a socket's frames skip it, while its session still says who the socket is."""
+    from channels.sessions import InstanceSessionWrapper
+
+    wrapped = []
+    send = InstanceSessionWrapper.send
+
+    async def counted(self, message):
+        wrapped.append(message["type"])
+        return await send(self, message)
+
+    monkeypatch.setattr(InstanceSessionWrapper, "send", counted)
+    socket, snapshot = await open_chat(alice, uuid.uuid4())
+    assert snapshot["type"] == "conversation.snapshot"  # (an anonymous socket gets 4001 instead)
+    await socket.send_json_to(send_frame("Hello"))
+    assert [f["type"] for f in await until_done(socket)][-1] == "message.done"
+    await socket.disconnect()
+    assert wrapped == []
+
+
 # --- an answer's life --------------------------------------------------------------------------
 async def test_answer_streams_fans_out_and_is_stored(chat_layer, settings, llm, alice):
     settings.LLM_PROVIDER = "deepseek"  # streams reasoning_content
