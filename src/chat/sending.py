@@ -136,7 +136,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     try:
         opened, context = await database_sync_to_async(_open_send)(
             user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
-            look=None if streaming else look)
+            look=None if streaming else look)  # (answers repaired since the look: its text is older)
     except BaseException as exc:
         await _unprepare(answer, preparing)
         raise _send_refused(exc, send.client_id)  # (anything it does not name, as it came)
