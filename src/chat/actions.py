@@ -127,7 +127,7 @@ def too_many_answers(client_id: str | None = None) -> ProtocolError:
     )
 
 
-# --- sending, regenerating, stopping ----------------------------------------------------------
+# --- regenerating, branches, stopping (sending: chat.sending) ----------------------------------
 def unknown_model(exc: catalogue.UnknownModel, client_id: str | None = None) -> ProtocolError:
     return ProtocolError(protocol.UNKNOWN_MODEL, str(exc), client_id=client_id)
 

@@ -48,6 +48,7 @@ def _before_send(*, check_session: bool, session_key, user, conversation_id, sen
         raise SessionEnded
     look = selectors.send_look(user=user, conversation_id=conversation_id)
     if send.client_id is not None and any(m.client_id == send.client_id for m in look.messages):
+        # Read whole: the look's rows leave out their reasoning, which the echoed frame carries.
         return _earlier_send(conversation_id=conversation_id, client_id=send.client_id), [], look
     _refuse_beyond_context(send)
     return None, [m for m in look.messages if m.status == Message.Status.STREAMING], look
