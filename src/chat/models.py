@@ -33,14 +33,16 @@ class Conversation(models.Model):
     folder = models.ForeignKey(
         "folders.Folder", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
     )
-    # Settings (db_default: rows inserted by raw SQL need no value either). `model` is an id
-    # of llm.catalogue; "" is the catalogue's default (conversations older than the picker).
-    model = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # Settings. `model` is an id of llm.catalogue; "" is the catalogue's default
+    # (conversations older than the picker). The database gives model, system_prompt and
+    # title_source defaults of its own (migration 0007), so rows inserted by raw SQL need no
+    # value either; the fields do not say db_default (see 0008).
+    model = models.CharField(max_length=200, blank=True, default="")
     # Put after CHAT_SYSTEM_PROMPT in the one system message (chat.selectors.system_prompt).
-    system_prompt = models.TextField(blank=True, default="", db_default="")
+    system_prompt = models.TextField(blank=True, default="")
     temperature = models.FloatField(null=True, blank=True)  # None: the model's default
     title_source = models.CharField(max_length=16, choices=TitleSource.choices,
-                                    default=TitleSource.FIRST_MESSAGE, db_default=TitleSource.FIRST_MESSAGE)
+                                    default=TitleSource.FIRST_MESSAGE)
 
     class Meta:
         # "My conversations, newest activity first", keyset-paginated on (updated_at, id).
@@ -81,8 +83,9 @@ class Message(models.Model):
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     client_id = models.CharField(max_length=100, null=True, blank=True)
     # On an answer: earlier messages dropped to fit the model's window (selectors.answer_context).
-    # db_default: rows inserted by raw SQL (bench loaders, imports) need no value either.
-    context_omitted = models.PositiveIntegerField(default=0, db_default=0)
+    # The database's default (migration 0004) serves rows inserted by raw SQL (bench
+    # loaders, imports); the field does not say db_default (see 0008).
+    context_omitted = models.PositiveIntegerField(default=0)
     # The tree: an answer's parent is its question; a question's parent is the answer it
     # follows (None for a first message). Siblings (one parent) are edits or regenerations.
     parent = models.ForeignKey(

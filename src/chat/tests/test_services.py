@@ -158,6 +158,67 @@ def test_the_first_send_of_a_conversation_takes_few_statements(user, django_asse
 
 
 @pytest.mark.django_db
+def test_a_send_that_thought_its_conversation_new_goes_on_in_the_one_created_since(user):
+    """The first hop found no message; by the transaction another send created the
+    conversation. The insert fails (on PostgreSQL when the pipeline ends), and the second
+    try stores the question in it, or finds a repeat."""
+    cid = uuid.uuid4()
+    first = send(user, cid, "one", "c1")
+    services.answer_finish(answer_id=first.answer.id, status="complete", content="A1", reasoning="", seq=1)
+    opened = services.message_send(user=user, conversation_id=cid, content="two", client_id="c2", seen_new=True)
+    assert not opened.conversation_created and not opened.duplicate
+    assert opened.user_message.parent_id == first.answer.id
+    assert Conversation.objects.get(id=cid).active_leaf_id == opened.answer.id
+    services.answer_finish(answer_id=opened.answer.id, status="complete", content="A2", reasoning="", seq=1)
+    again = services.message_send(user=user, conversation_id=cid, content="two", client_id="c2", seen_new=True)
+    assert again.duplicate and again.user_message.id == opened.user_message.id
+    assert Message.objects.filter(conversation_id=cid).count() == 4
+
+
+def _round_trips(work):
+    """How often the client waited for PostgreSQL during `work` (libpq's trace: a message
+    from the server after one to it), and what `work` returned."""
+    import tempfile
+
+    from psycopg import pq
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            result = work()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        sides = [line.split("\t", 1)[0] for line in trace.read().splitlines() if line]
+    return sum(a == "F" and b == "B" for a, b in zip(sides, sides[1:])), result
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: the pipeline")
+@pytest.mark.django_db(transaction=True)
+def test_a_send_waits_for_postgresql_five_times(user):
+    """BEGIN; the user's lock with the next read; the room; both INSERTs (and the UPDATE of a
+    follow-up) at once; COMMIT. Seven round trips before the pipeline."""
+    from chat import protocol, sending
+
+    cid = uuid.uuid4()
+    frame = protocol.parse_client_frame('{"type": "message.send", "content": "hello", "client_id": "c1"}')
+    look = sending._before_send(check_session=False, session_key=None, user=user, conversation_id=cid, send=frame)[2]
+    trips, (opened, _) = _round_trips(lambda: sending._open_send(user=user, conversation_id=cid, send=frame, look=look))
+    assert opened.conversation_created and trips == 5
+    services.answer_finish(answer_id=opened.answer.id, status="complete", content="A1", reasoning="", seq=1)
+    frame = protocol.parse_client_frame('{"type": "message.send", "content": "two", "client_id": "c2"}')
+    look = sending._before_send(check_session=False, session_key=None, user=user, conversation_id=cid, send=frame)[2]
+    trips, (opened, context) = _round_trips(
+        lambda: sending._open_send(user=user, conversation_id=cid, send=frame, look=look))
+    assert not opened.conversation_created and trips == 5
+    assert context == [("user", "hello"), ("assistant", "A1"), ("user", "two")]
+    assert Conversation.objects.get(id=cid).active_leaf_id == opened.answer.id
+
+
+@pytest.mark.django_db
 def test_an_answer_is_finished_in_two_statements_and_comes_back_as_stored(user):
     first = send(user, uuid.uuid4(), "one", "c1")
     with CaptureQueriesContext(connection) as captured:
