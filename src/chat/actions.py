@@ -32,11 +32,12 @@ def parse_rate(text: str) -> tuple[int, int]:
     return int(match[1]), _WINDOWS[match[2]]
 
 
-async def check_rate(user, client_id: str | None = None) -> None:
+async def check_rate(user, client_id: str | None = None, *, event: str | None = None) -> None:
     """Count one message for `user`; refuse it past CHAT_RATE_LIMIT (a sliding window:
-    never more than N in any window-length interval, across processes)."""
+    never more than N in any window-length interval, across processes). A message counted
+    as `event` can be uncounted (give_back_rate)."""
     limit, window = parse_rate(settings.CHAT_RATE_LIMIT)
-    wait = await get_store().hit(f"user:{user.pk}", limit, window)
+    wait = await get_store().hit(_rate_key(user), limit, window, event=event)
     if wait is not None:
         retry_after = max(0.1, math.ceil(wait * 10) / 10)
         raise ProtocolError(
@@ -44,6 +45,15 @@ async def check_rate(user, client_id: str | None = None) -> None:
             f"Too many messages: the limit is {settings.CHAT_RATE_LIMIT}. Try again in {retry_after:g} s.",
             client_id=client_id, retry_after=retry_after,
         )
+
+
+async def give_back_rate(user, event: str) -> None:
+    """Uncount the message check_rate counted as `event`: it was refused after all."""
+    await get_store().give_back(_rate_key(user), event)
+
+
+def _rate_key(user) -> str:
+    return f"user:{user.pk}"
 
 
 # --- snapshots and orphans -----------------------------------------------------------------

@@ -33,6 +33,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     group = None
     held = None
     counted_user = None
+    # The last snapshot found no conversation and no frame came since (a new chat): a send
+    # need not look again (chat.sending). A guess gone stale costs only a second try: the
+    # conversation's INSERT fails, and that try looks under lock.
+    known_empty = False
 
     async def connect(self):
         # Accept first: a close code only reaches the browser after the handshake.
@@ -118,8 +122,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             ))
 
     async def send_message(self, user, frame: protocol.MessageSend, session_key):
+        known_empty, self.known_empty = self.known_empty, False
         opened = await sending.send_message(
-            user=user, conversation_id=self.conversation_id, send=frame, check_session=True, session_key=session_key
+            user=user, conversation_id=self.conversation_id, send=frame, check_session=True, session_key=session_key,
+            known_empty=known_empty,
         )
         if opened.duplicate:  # tell only this socket what it already sent
             await self.send_frame(protocol.message_created_frame(opened.user_message))
@@ -142,7 +148,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """The snapshot, then the frames published while it was read (`held`), in order:
         a snapshot plus the frames after it add up to the whole state."""
         try:
-            await self.send_frame(await actions.snapshot(user.pk, self.conversation_id))
+            snapshot = await actions.snapshot(user.pk, self.conversation_id)
+            self.known_empty = snapshot["conversation"] is None and not self.held
+            await self.send_frame(snapshot)
         finally:
             held, self.held = self.held, None
             for text in held or ():
@@ -150,6 +158,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def deliver_frame(self, text: str):
         """A frame of the conversation (fanout), already encoded once."""
+        self.known_empty = False
         if self.held is not None:
             self.held.append(text)
         else:

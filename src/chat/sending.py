@@ -4,6 +4,7 @@ The send is the action every answer of a chat starts with, and the one whose dat
 users wait for: it takes its limits and refusals from chat.actions.
 """
 import asyncio
+import contextlib
 import uuid
 
 from channels.db import database_sync_to_async
@@ -13,8 +14,8 @@ from accounts.sessions import session_user_id
 from llm import catalogue, tokens
 
 from . import choices, fanout, hooks, protocol, selectors, services, titles
-from .actions import (answering, busy, check_rate, end_unstarted, shutting_down, still_running, too_many_answers,
-                      unknown_model)
+from .actions import (answering, busy, check_rate, end_unstarted, give_back_rate, shutting_down, still_running,
+                      too_many_answers, unknown_model)
 from .generation import Answer, accepting, launch
 from .models import Message
 from .protocol import ProtocolError
@@ -37,16 +38,19 @@ class SessionEnded(Exception):
     """The socket's session was logged out or expired since it connected."""
 
 
-def _before_send(*, check_session: bool, session_key, user, conversation_id, send: protocol.MessageSend):
+def _before_send(*, check_session: bool, session_key, user, conversation_id, send: protocol.MessageSend,
+                 known_empty: bool = False):
     """A send's first database hop (under load each hop waits its turn on the one ORM thread):
-    is the session still logged in, does the question fit, and what the conversation holds.
+    is the session still logged in, does the question fit, and what the conversation holds
+    (not read when the caller knows it holds no message: `known_empty`).
 
     Returns (the earlier message of a repeated client_id or None, the answers marked
     streaming, the look).
     """
     if check_session and session_user_id(session_key) != user.pk:
         raise SessionEnded
-    look = selectors.send_look(user=user, conversation_id=conversation_id)
+    look = selectors.SendLook(None, []) if known_empty else selectors.send_look(user=user,
+                                                                                conversation_id=conversation_id)
     if send.client_id is not None and any(m.client_id == send.client_id for m in look.messages):
         # Read whole: the look's rows leave out their reasoning, which the echoed frame carries.
         return _earlier_send(conversation_id=conversation_id, client_id=send.client_id), [], look
@@ -94,25 +98,17 @@ def _repeat(user, earlier: Message) -> services.Opened:
     return services.Opened(earlier.conversation, earlier, None)
 
 
-async def send_message(*, user, conversation_id, send: protocol.MessageSend,
-                       check_session: bool = False, session_key: str | None = None) -> services.Opened:
-    """Store the user's message and start its answer; frames go to every listener.
-
-    A repeated client_id stores nothing and starts nothing: the earlier message comes
-    back as a duplicate Opened (answer None). A socket asks to `check_session` (its
-    `session_key` may have been logged out since it connected: SessionEnded); a request
-    was authenticated just now.
-    Raises ProtocolError, SessionEnded or services.NotOwner.
-    """
-    if not accepting():
-        raise shutting_down(send.client_id)
+async def _look(*, user, conversation_id, send: protocol.MessageSend, check_session: bool, session_key,
+                known_empty: bool) -> services.Opened | tuple[selectors.SendLook, bool]:
+    """The send's refusals that cost nothing: its first hop, and what follows from it. A
+    repeat comes back as its Opened; else the look, and whether answers were marked
+    streaming (all of them ended)."""
     earlier, streaming, look = await database_sync_to_async(_before_send)(
         check_session=check_session, session_key=session_key, user=user, conversation_id=conversation_id,
-        send=send,
+        send=send, known_empty=known_empty,
     )
     if earlier is not None:
         return _repeat(user, earlier)
-    # Refusals that cost nothing come before the rate limit counts this message.
     if await still_running(user.pk, streaming):
         # The answer running may be this very send's, committed by another process since we
         # looked (a client sends again after a reconnect): a repeat then, not busy.
@@ -125,7 +121,49 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         choices.check_offered(send.settings)
     except catalogue.UnknownModel as exc:
         raise unknown_model(exc, send.client_id) from None
-    await check_rate(user, send.client_id)
+    return look, bool(streaming)
+
+
+async def _uncount(user, counting: asyncio.Future, event: str) -> None:
+    """Uncount a message check_rate counted (or is counting) that was refused after all."""
+    try:
+        await counting
+    except Exception:
+        return  # refused by the limit itself, which counts nothing (or Redis is away)
+    with contextlib.suppress(Exception):
+        await give_back_rate(user, event)
+
+
+async def send_message(*, user, conversation_id, send: protocol.MessageSend,
+                       check_session: bool = False, session_key: str | None = None,
+                       known_empty: bool = False) -> services.Opened:
+    """Store the user's message and start its answer; frames go to every listener.
+
+    A repeated client_id stores nothing and starts nothing: the earlier message comes
+    back as a duplicate Opened (answer None). A socket asks to `check_session` (its
+    `session_key` may have been logged out since it connected: SessionEnded); a request
+    was authenticated just now. A caller that knows the conversation holds no message
+    (`known_empty`: a socket whose snapshot showed none, with no frame since) saves a read.
+    Raises ProtocolError, SessionEnded or services.NotOwner.
+    """
+    if not accepting():
+        raise shutting_down(send.client_id)
+    # The rate limit counts this message while the first hop reads (on a busy process each
+    # waits its turn, so not one after the other); a refusal that costs nothing, below,
+    # uncounts it.
+    event = uuid.uuid4().hex
+    counting = asyncio.ensure_future(check_rate(user, send.client_id, event=event))
+    try:
+        looked = await _look(user=user, conversation_id=conversation_id, send=send, check_session=check_session,
+                             session_key=session_key, known_empty=known_empty)
+    except BaseException:
+        await _uncount(user, counting, event)
+        raise
+    if isinstance(looked, services.Opened):  # a repeat
+        await _uncount(user, counting, event)
+        return looked
+    look, streaming = looked
+    await counting
     await hooks.check_answer(user=user, client_id=send.client_id)
     # The answer's live state and stop listener are set up (in a task of their own) while the
     # send is stored: each waits its turn on a busy process (Redis; the ORM thread), so not

@@ -49,7 +49,7 @@ def answer_keys(message_id) -> tuple[str, str, str]:
 class MemoryStore:
     def __init__(self):
         self._answers: dict[str, LiveAnswer] = {}
-        self._rates: dict[str, deque[float]] = {}
+        self._rates: dict[str, deque[tuple[float, str | None]]] = {}
 
     async def start(self, message_id: str) -> None:
         self._answers[message_id] = LiveAnswer("", "", 0, time.time())
@@ -84,22 +84,32 @@ class MemoryStore:
     async def drop(self, message_id: str) -> None:
         self._answers.pop(message_id, None)
 
-    async def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float | None:
+    async def hit(self, key: str, limit: int, window: float, now: float | None = None,
+                  event: str | None = None) -> float | None:
         """Sliding window: take one event if fewer than `limit` were taken in the last `window`
         seconds; None when taken, else the seconds until the oldest of them leaves the window.
+        A taken `event` can be given back (give_back).
 
         Refused events are not logged, so a client hammering the limit gets in again on time.
         """
         now = time.time() if now is None else now
         log = self._rates.setdefault(key, deque())
-        while log and log[0] <= now - window:
+        while log and log[0][0] <= now - window:
             log.popleft()
         if len(log) >= limit:
-            return log[0] + window - now if log else window
-        log.append(now)
+            return log[0][0] + window - now if log else window
+        log.append((now, event))
         if len(self._rates) > 10_000:  # forget idle users now and then
-            self._rates = {k: v for k, v in self._rates.items() if v and v[-1] > now - window}
+            self._rates = {k: v for k, v in self._rates.items() if v and v[-1][0] > now - window}
         return None
+
+    async def give_back(self, key: str, event: str) -> None:
+        """Forget an event hit() took (what it counted was refused after all)."""
+        log = self._rates.get(key, ())
+        for entry in log:
+            if entry[1] == event:
+                log.remove(entry)
+                return
 
 
 class RedisStore:
@@ -152,13 +162,21 @@ class RedisStore:
             pipe.delete(*self._keys(message_id)).zrem(running_key(), message_id)
             await pipe.execute()
 
-    async def hit(self, key: str, limit: int, window: float, now: float | None = None) -> float | None:
+    async def hit(self, key: str, limit: int, window: float, now: float | None = None,
+                  event: str | None = None) -> float | None:
         """MemoryStore.hit across processes: the log is a sorted set trimmed and grown in one
         Lua script, so two processes can never both take the last place."""
         now = time.time() if now is None else now
-        result = await self._hit(keys=[f"{settings.CHAT_REDIS_PREFIX}:rate:{key}"],
-                                 args=[repr(now), repr(float(window)), limit, uuid.uuid4().hex])
+        result = await self._hit(keys=[self._rate_key(key)],
+                                 args=[repr(now), repr(float(window)), limit, event or uuid.uuid4().hex])
         return None if result is None else float(result)
+
+    async def give_back(self, key: str, event: str) -> None:
+        await self._redis.zrem(self._rate_key(key), event)
+
+    @staticmethod
+    def _rate_key(key: str) -> str:
+        return f"{settings.CHAT_REDIS_PREFIX}:rate:{key}"
 
 
 # KEYS[1] the log; ARGV now, window, limit, a unique member. Returns nil when the event is

@@ -293,6 +293,34 @@ async def test_every_error_code_keeps_the_socket_open_and_stores_nothing(chat_la
     await socket.disconnect()
 
 
+async def test_sends_refused_before_storing_give_their_place_in_the_rate_limit_back(chat_layer, settings, llm,
+                                                                                   alice):
+    """The limit counts a send while its first hop reads; a send refused then (too long, a
+    model not offered, busy, a repeat) is uncounted."""
+    settings.CHAT_MAX_MESSAGE_CHARS = 20
+    settings.CHAT_RATE_LIMIT = "2/m"
+    llm.enqueue(Scenario.words(WORDS, delay=0.02))
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    for _ in range(2):
+        await socket.send_json_to({"type": "message.send", "content": "x" * 21})
+        await expect_error(socket, "too_long")
+        await socket.send_json_to({"type": "message.send", "content": "hi", "model": "no-such"})
+        await expect_error(socket, "unknown_model")
+    await socket.send_json_to(send_frame("first", "c1"))
+    await frames_until(socket, lambda f: f["type"] == "message.delta")
+    await socket.send_json_to(send_frame("second", "c2"))
+    assert (await frames_until(socket, lambda f: f["type"] == "error"))[-1]["code"] == "busy"
+    await socket.send_json_to({"type": "generation.stop"})
+    await until_done(socket)
+    await socket.send_json_to(send_frame("first", "c1"))  # a repeat
+    assert (await socket.receive_json_from(timeout=5))["type"] == "message.created"
+    await socket.send_json_to(send_frame("third", "c3"))
+    await until_done(socket)
+    await socket.send_json_to(send_frame("fourth", "c4"))
+    await expect_error(socket, "rate_limited")
+    await socket.disconnect()
+
+
 async def test_repeated_client_id_stores_nothing_and_starts_nothing(chat_layer, llm, alice):
     cid = uuid.uuid4()
     socket, _ = await open_chat(alice, cid)
@@ -305,6 +333,50 @@ async def test_repeated_client_id_stores_nothing_and_starts_nothing(chat_layer, 
     assert len(llm.requests) == 1
     assert await Message.objects.filter(conversation_id=cid).acount() == 2
     await socket.disconnect()
+
+
+async def test_a_new_chat_is_not_read_again_at_its_first_send_but_a_stale_guess_stores_right(
+        chat_layer, llm, user, alice, monkeypatch):
+    """A socket whose snapshot found no conversation, with no frame since, sends without
+    reading the conversation again. When the guess went stale (written by a path whose
+    frame had not come yet), the second try finds what is there: a repeat, or the branch
+    to go on."""
+    from chat import selectors, services
+
+    looks = []
+    send_look = selectors.send_look
+    monkeypatch.setattr(selectors, "send_look", lambda **kw: looks.append(kw) or send_look(**kw))
+    cid = uuid.uuid4()
+    first, _ = await open_chat(alice, cid)
+    second, _ = await open_chat(alice, cid)
+    await first.send_json_to(send_frame("one", "c1"))
+    await until_done(first)
+    assert looks == []
+    await until_done(second)  # the first's frames reached it: it reads at its send
+    await second.send_json_to(send_frame("two", "c2"))
+    await until_done(second)
+    assert len(looks) == 1
+    answer = await Message.objects.aget(conversation_id=cid, role="assistant", parent__content="one")
+    assert (await Message.objects.aget(conversation_id=cid, content="two")).parent_id == answer.id
+
+    stale = uuid.uuid4()
+    socket, _ = await open_chat(alice, stale)
+    # Stored where no frame tells this socket of it.
+    earlier = await sync_to_async(services.message_send)(user=user, conversation_id=stale, content="earlier",
+                                                         client_id="e1")
+    await sync_to_async(services.answer_finish)(answer_id=earlier.answer.id, status="complete", content="A",
+                                                reasoning="", seq=1)
+    await socket.send_json_to(send_frame("earlier", "e1"))  # a repeat: the stored message, nothing started
+    echo = await socket.receive_json_from(timeout=5)
+    assert (echo["type"], echo["message"]["id"]) == ("message.created", str(earlier.user_message.id))
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.send_json_to(send_frame("later", "l1"))
+    await until_done(socket)
+    assert (await Message.objects.aget(conversation_id=stale, content="later")).parent_id == earlier.answer.id
+    assert await Message.objects.filter(conversation_id=stale).acount() == 4
+    assert len(llm.requests) == 3
+    for each in (first, second, socket):
+        await each.disconnect()
 
 
 # --- upstream failures ---------------------------------------------------------------------------
