@@ -8,6 +8,7 @@ from langchain_deepseek import ChatDeepSeek
 
 from ._langchain import LangChainProvider, client_options
 from .base import LLMConfig
+from .network import async_client
 
 DEFAULT_MODEL = "deepseek-reasoner"
 
@@ -20,4 +21,4 @@ class DeepSeekProvider(LangChainProvider):
         options = client_options(config, DEFAULT_MODEL)
         if config.base_url:
             options["api_base"] = config.base_url  # ChatDeepSeek's name (alias base_url)
-        super().__init__(config, lambda: ChatDeepSeek(**options), options["model"])
+        super().__init__(config, lambda: ChatDeepSeek(http_async_client=async_client(), **options), options["model"])
