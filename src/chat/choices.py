@@ -59,11 +59,15 @@ def _overlay(conversation: Conversation, chosen: dict) -> list[str]:
 
 
 def remember(*, user, conversation: Conversation) -> None:
-    """The conversation's settings become the user's last choice."""
-    ChatPreference.objects.update_or_create(user=user, defaults={
-        "model": conversation.model, "system_prompt": conversation.system_prompt,
-        "temperature": conversation.temperature, "updated_at": timezone.now(),
-    })
+    """The conversation's settings become the user's last choice.
+
+    One upsert: inside a send's pipelined transaction (services._pipelined) nothing may
+    read a count of rows updated, as update_or_create() does."""
+    ChatPreference.objects.bulk_create(
+        [ChatPreference(user=user, model=conversation.model, system_prompt=conversation.system_prompt,
+                        temperature=conversation.temperature, updated_at=timezone.now())],
+        update_conflicts=True, unique_fields=["user"], update_fields=list(FIELDS) + ["updated_at"],
+    )
 
 
 def answer_model(conversation: Conversation) -> str:

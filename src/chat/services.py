@@ -120,6 +120,8 @@ def _pipelined():
     takes 5 round trips instead of 7, and under load each round trip waits for the server
     process and for the interpreter lock. An error of a statement not read is raised when
     it goes out, at the latest when the block ends. Elsewhere, nothing changes.
+    Inside, nothing may read a count of rows updated (save(update_fields=),
+    update_or_create()): the pipeline has not received it yet.
     (Inside the transaction, since Django's autocommit switches would each cost a round
     trip in a pipeline; psycopg waits for BEGIN on its own. Fields with db_default would
     make every INSERT wait for its RETURNING: migration 0008.)"""
