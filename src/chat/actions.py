@@ -219,12 +219,12 @@ async def _prepare(answer: Answer) -> None:
         raise
 
 
-async def end_unstarted(answer: Answer) -> None:
-    """End the row of an answer whose live state could not be registered, instead of leaving
-    it `streaming` for the reaper."""
+async def end_unstarted(answer: Answer,
+                        error: str = "The answer could not be started: the server's live state is unavailable.") -> None:
+    """End the row of an answer that will not run (by default: its live state could not be
+    registered), instead of leaving it `streaming` for the reaper."""
     await database_sync_to_async(services.answer_finish)(
-        answer_id=answer.id, status=Message.Status.ERROR, content="", reasoning="", seq=0,
-        error="The answer could not be started: the server's live state is unavailable.",
+        answer_id=answer.id, status=Message.Status.ERROR, content="", reasoning="", seq=0, error=error,
     )
 
 

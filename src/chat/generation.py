@@ -91,12 +91,18 @@ class Answer:
                         await fanout.unsubscribe(group, self._on_stop)
                 raise failure
         self.stop_group = group
+        # Its beat (state.start) ages from now, and on a busy process the send's
+        # transaction may wait longer than CHAT_STALE_AFTER before the answer runs: a reaper
+        # (this process's own too, since the answer is not running here yet) would take
+        # it for an answer of a dead process.
+        beats.beater().track(self)
 
     async def unprepare(self) -> None:
         """Undo prepare() for an answer that will not run (its send was refused)."""
         if self.stop_group is None:
             return
         group, self.stop_group = self.stop_group, None
+        beats.beater().forget(self)
         with contextlib.suppress(Exception):
             await fanout.unsubscribe(group, self._on_stop)
         with contextlib.suppress(Exception):

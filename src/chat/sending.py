@@ -187,12 +187,18 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     except Exception:
         await end_unstarted(answer)
         raise
-    asking = answering(opened.answer, opened.conversation)
-    answer.context, answer.provider, answer.temperature = context, asking["provider"], asking["temperature"]
-    frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
-    if opened.conversation_created or opened.titled or opened.resettled:
-        frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
-    published = fanout.publish(user.pk, conversation_id, *frames)  # in line before the answer's frames
+    try:
+        asking = answering(opened.answer, opened.conversation)
+        answer.context, answer.provider, answer.temperature = context, asking["provider"], asking["temperature"]
+        frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
+        if opened.conversation_created or opened.titled or opened.resettled:
+            frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
+        published = fanout.publish(user.pk, conversation_id, *frames)  # in line before the answer's frames
+    except BaseException:
+        # A prepared answer gets beats (generation.Answer.prepare), so no reaper would end it.
+        await end_unstarted(answer, "The answer could not be started because of a server error.")
+        await answer.unprepare()
+        raise
     await launch(answer)
     await published
     if opened.conversation_created and settings.CHAT_TITLES_BY_MODEL:  # the first answer: its model titles the chat

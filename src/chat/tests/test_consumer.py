@@ -379,6 +379,36 @@ async def test_a_new_chat_is_not_read_again_at_its_first_send_but_a_stale_guess_
         await each.disconnect()
 
 
+async def test_an_answer_whose_send_waits_beyond_the_stale_limit_is_not_taken_for_dead(chat_layer, settings, llm,
+                                                                                      alice, monkeypatch):
+    """On a busy process a send's transaction may wait longer than CHAT_STALE_AFTER before
+    its answer runs: the answer, prepared and not running yet, keeps its beat, so no reaper
+    (this process's own neither) marks it interrupted."""
+    if chat_layer != "redis":
+        pytest.skip("the reaper runs with Redis only")
+    from chat import recovery, sending
+
+    settings.CHAT_STALE_AFTER = 1.2
+    opened = sending._open_send
+
+    def then_waits(**kwargs):
+        stored = opened(**kwargs)
+        time.sleep(2.5)  # the ORM thread's queue of a busy process, after the commit
+        return stored
+
+    monkeypatch.setattr(sending, "_open_send", then_waits)
+    llm.enqueue(Scenario.words("one two three"))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello"))
+    await asyncio.sleep(2.0)
+    assert await recovery.reap() == 0
+    frames = await until_done(socket)
+    assert frames[-1]["message"]["status"] == "complete" and deltas_text(frames) == "one two three"
+    assert (await Message.objects.aget(conversation_id=cid, role="assistant")).status == "complete"
+    await socket.disconnect()
+
+
 # --- upstream failures ---------------------------------------------------------------------------
 @pytest.mark.parametrize("scenario,partial,needle", [
     (Scenario(status=500), False, "500"),
