@@ -104,6 +104,19 @@ class _Connection(asyncio.Protocol):
         _wake(self.reader)
         _wake(self.writer)
 
+    async def wait(self, slot: str, timeout: float | None, timed_out: type[Exception], message: str) -> None:
+        """Wait until woken in `slot` ("reader": bytes came, or the end; "writer": the
+        buffer drained), or raise `timed_out` after `timeout` seconds."""
+        waiter = asyncio.get_running_loop().create_future()
+        setattr(self, slot, waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+        except TimeoutError:
+            raise timed_out(message) from None
+        finally:
+            setattr(self, slot, None)
+
     def pause_writing(self) -> None:
         self.writing_paused = True
 
@@ -124,14 +137,7 @@ class AsyncioStream(AsyncNetworkStream):
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         connection = self._connection
         if not connection.received and not connection.ended:
-            connection.reader = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(timeout):
-                    await connection.reader
-            except TimeoutError:
-                raise httpcore2.ReadTimeout("the server sent nothing in time") from None
-            finally:
-                connection.reader = None
+            await connection.wait("reader", timeout, httpcore2.ReadTimeout, "the server sent nothing in time")
         if not connection.received:
             if connection.lost is not None:
                 raise httpcore2.ReadError(str(connection.lost))
@@ -154,14 +160,7 @@ class AsyncioStream(AsyncNetworkStream):
         self._transport.write(buffer)
         connection = self._connection
         if connection.writing_paused and not connection.ended:
-            connection.writer = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(timeout):
-                    await connection.writer
-            except TimeoutError:
-                raise httpcore2.WriteTimeout("the server took nothing in time") from None
-            finally:
-                connection.writer = None
+            await connection.wait("writer", timeout, httpcore2.WriteTimeout, "the server took nothing in time")
 
     async def aclose(self) -> None:
         self._transport.close()
