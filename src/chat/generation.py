@@ -119,8 +119,7 @@ class Answer:
         self.stopped.set()
 
     async def run(self) -> Message:
-        partials.saver().track(self)
-        beats.beater().track(self)
+        partials.saver().track(self)  # (its beats began in prepare(), which launch() awaited)
         upstream = asyncio.create_task(self._read_upstream())
         stop = asyncio.create_task(self.stopped.wait())
         publisher = asyncio.create_task(self._publish())
