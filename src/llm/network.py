@@ -47,8 +47,6 @@ class Transport(httpx2.AsyncHTTPTransport):
 
 
 class AsyncioBackend(AsyncNetworkBackend):
-    connections = 0  # opened by any instance (tests: requests really go through here)
-
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options=None) -> AsyncNetworkStream:
         loop = asyncio.get_running_loop()
@@ -62,8 +60,7 @@ class AsyncioBackend(AsyncNetworkBackend):
             raise httpcore2.ConnectError(str(exc)) from exc
         for option in socket_options or ():
             transport.get_extra_info("socket").setsockopt(*option)
-        AsyncioBackend.connections += 1
-        return AsyncioStream(transport, protocol)
+        return AsyncioStream(protocol)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -73,7 +70,7 @@ class _Connection(asyncio.Protocol):
     """What a connection received and not read yet, and who waits for it."""
 
     def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.Transport | None = None  # after start_tls, the TLS one
         self.received: deque[bytes] = deque()
         self.size = 0
         self.ended = False  # the server closed its side, or the connection was lost
@@ -131,8 +128,12 @@ def _wake(waiter: asyncio.Future | None) -> None:
 
 
 class AsyncioStream(AsyncNetworkStream):
-    def __init__(self, transport: asyncio.Transport, connection: _Connection) -> None:
-        self._transport, self._connection = transport, connection
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    @property
+    def _transport(self) -> asyncio.Transport:
+        return self._connection.transport
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         connection = self._connection
@@ -178,7 +179,7 @@ class AsyncioStream(AsyncNetworkStream):
             self._transport.close()
             raise httpcore2.ConnectError(str(exc)) from exc
         self._connection.transport = transport
-        return AsyncioStream(transport, self._connection)
+        return AsyncioStream(self._connection)
 
     def get_extra_info(self, info: str):
         if info == "ssl_object":

@@ -50,14 +50,21 @@ def client(**kwargs) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(transport=network.Transport(), **kwargs)
 
 
-async def test_requests_go_through_asyncio_sockets_and_reuse_connections():
-    before = network.AsyncioBackend.connections
+async def test_requests_go_through_asyncio_sockets_and_reuse_connections(monkeypatch):
+    opened = []
+    connect_tcp = network.AsyncioBackend.connect_tcp
+
+    async def counted(self, *args, **kwargs):
+        opened.append(await connect_tcp(self, *args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(network.AsyncioBackend, "connect_tcp", counted)
     async with Server() as server, client() as http:
         for _ in range(3):
             response = await http.get(server.url)
             assert (response.status_code, response.content) == (200, b"hello")
     assert server.connections == 1
-    assert network.AsyncioBackend.connections == before + 1
+    assert len(opened) == 1 and isinstance(opened[0], network.AsyncioStream)
 
 
 async def test_a_body_larger_than_the_buffer_arrives_whole(monkeypatch):
