@@ -24,16 +24,14 @@ def check_offered(chosen: dict) -> None:
         catalogue.resolve(chosen["model"])
 
 
-def settle_new(conversation: Conversation, *, user, chosen: dict) -> None:
-    """Give a conversation being created the user's last choice, overlaid with `chosen`
-    (one read); a remembered model no longer offered gives way to the default."""
-    last = ChatPreference.objects.filter(user=user).first()
-    if last is not None:
-        conversation.model = last.model if catalogue.offered(last.model) else ""
-        conversation.system_prompt, conversation.temperature = last.system_prompt, last.temperature
+def settle_new(conversation: Conversation, *, user, chosen: dict, last: dict | None = None) -> None:
+    """Give a conversation being created the user's last choice (`last`, when the caller
+    read it already: chat.sending reads it in its first hop, outside the send's lock), overlaid
+    with `chosen`; a remembered model no longer offered gives way to the default."""
+    last = last if last is not None else last_choice(user=user)
+    conversation.model, conversation.system_prompt = last["model"], last["system_prompt"]
+    conversation.temperature = last["temperature"]
     _overlay(conversation, chosen)
-    if not conversation.model:
-        conversation.model = catalogue.default_entry().id
     if chosen:
         remember(user=user, conversation=conversation)
 

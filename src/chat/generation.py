@@ -67,6 +67,7 @@ class Answer:
         self.live_lost = False  # the live state or fan-out failed (Redis away) at least once
         self.interrupted = False  # ended by interrupt(): the process is shutting down
         self.task: asyncio.Task | None = None  # set by launch()
+        self.upstream: asyncio.Task | None = None  # the upstream read: by ask_early() or run()
         # Measurement hooks (bench/): when each token arrived, when each frame went out.
         self.token_times: list[float] = []
         self.frame_log: list[tuple[float, int]] = []  # (time, tokens in frame)
@@ -108,6 +109,25 @@ class Answer:
         with contextlib.suppress(Exception):
             await get_store().drop(self.id)
 
+    def ask_early(self) -> None:
+        """Start the upstream request before the answer is stored (chat.sending): the model's
+        first token and the send's transaction overlap. Tokens wait in `pending`, unpublished,
+        until run() (after the answer was announced); unask() forgets them if it never runs."""
+        self.started_at = time.perf_counter()
+        self.upstream = asyncio.create_task(self._read_upstream())
+
+    async def unask(self) -> None:
+        """Close an early upstream request whose answer will not run, or was asked otherwise
+        after all; nothing of it was published, and run() would ask again."""
+        if self.upstream is None:
+            return
+        upstream, self.upstream = self.upstream, None
+        upstream.cancel()
+        await _let_go(upstream)
+        self.pending, self.token_times, self.usage = [], [], None
+        self.status, self.error, self.error_kind = Message.Status.COMPLETE, None, None
+        self.wake.clear()
+
     async def _on_stop(self, _text: str) -> None:
         """A stop request from any process (fanout.request_stop); also before run() began."""
         self.stopped.set()
@@ -120,7 +140,9 @@ class Answer:
 
     async def run(self) -> Message:
         partials.saver().track(self)  # (its beats began in prepare(), which launch() awaited)
-        upstream = asyncio.create_task(self._read_upstream())
+        if self.upstream is None:
+            self.upstream = asyncio.create_task(self._read_upstream())
+        upstream = self.upstream
         stop = asyncio.create_task(self.stopped.wait())
         publisher = asyncio.create_task(self._publish())
         try:
@@ -296,7 +318,8 @@ async def _let_go(upstream: asyncio.Task) -> None:
 async def launch(answer: Answer) -> asyncio.Task:
     """Start an answer in its own task; it outlives the socket or request that asked."""
     await answer.prepare()
-    answer.started_at = time.perf_counter()
+    if answer.upstream is None:  # (else it started when its request did: ask_early)
+        answer.started_at = time.perf_counter()
     _tell(signals.answer_started, answer=answer)
     task = answer.task = detached(_guarded(answer), name=f"answer-{answer.id}")
     _running[answer.id] = answer
@@ -334,6 +357,11 @@ def running_here(answer_id) -> bool:
 
 def running_count() -> int:
     return len(_running)
+
+
+def running_for(owner_id) -> int:
+    """How many of one user's answers run here."""
+    return sum(1 for answer in _running.values() if answer.owner_id == owner_id)
 
 
 def accepting() -> bool:

@@ -6,6 +6,7 @@ users wait for: it takes its limits and refusals from chat.actions.
 import asyncio
 import contextlib
 import uuid
+from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -16,7 +17,7 @@ from llm import catalogue, tokens
 from . import choices, fanout, hooks, protocol, selectors, services, titles
 from .actions import (answering, busy, check_rate, end_unstarted, give_back_rate, shutting_down, still_running,
                       too_many_answers, unknown_model)
-from .generation import Answer, accepting, launch
+from .generation import Answer, accepting, launch, running_for
 from .models import Message
 from .protocol import ProtocolError
 
@@ -38,6 +39,62 @@ class SessionEnded(Exception):
     """The socket's session was logged out or expired since it connected."""
 
 
+@dataclass(frozen=True)
+class Guess:
+    """How a send's answer will be asked, worked out in the first hop from what it looked
+    at, so the upstream request starts while the send is stored: the model's first token
+    (under load, also the transaction's waits on the ORM thread and the database) then
+    overlap. The transaction settles the same facts under the user's lock; its answer runs
+    on the guess only when they agree (holds), else the request starts again."""
+
+    parent_id: uuid.UUID | None  # the question's
+    model: str  # the catalogue id the answer records
+    system_prompt: str  # as sent: the operator's and the conversation's
+    temperature: float | None
+    context: list[tuple[str, str]]
+    omitted: int
+    last: dict | None  # a new chat's: the user's last choice, read for the guess (chat.choices)
+
+    def holds(self, opened: services.Opened) -> bool:
+        conversation = opened.conversation
+        return (str(opened.user_message.parent_id) == str(self.parent_id) and opened.answer.model == self.model
+                and choices.system_prompt(conversation.system_prompt) == self.system_prompt
+                and conversation.temperature == self.temperature)
+
+
+def _guess(*, user, conversation_id, look: selectors.SendLook, send: protocol.MessageSend) -> Guess | None:
+    """The guess from a look that found no answer streaming; None where the transaction
+    would refuse or decide something the look cannot tell."""
+    conversation, last = look.conversation, None
+    if conversation is None:  # a new chat, most likely: it holds no message yet
+        if send.parent_given and send.parent_id is not None:
+            return None  # a new conversation holds no answer to follow (refused under lock)
+        last = choices.last_choice(user=user)
+        chosen, parent_id = dict(last), None
+    else:
+        chosen = {name: getattr(conversation, name) for name in choices.FIELDS}
+        if send.parent_given:
+            parent_id = send.parent_id
+        elif conversation.active_leaf_id is None and look.messages:
+            return None  # rows from before the tree: the transaction finds the shown branch's end
+        else:
+            parent_id = conversation.active_leaf_id
+        if parent_id is not None and not any(
+                m.id == parent_id and m.role == Message.Role.ASSISTANT for m in look.messages):
+            return None
+    chosen.update(send.settings)
+    try:
+        model = catalogue.resolve(chosen["model"]).id
+    except catalogue.UnknownModel:
+        return None
+    system = choices.system_prompt(chosen["system_prompt"])
+    context = selectors.answer_context(
+        conversation_id=conversation_id, system_prompt=system, earlier=look.messages,
+        question=Message(role=Message.Role.USER, content=send.content, parent_id=parent_id),
+    )
+    return Guess(parent_id, model, system, chosen["temperature"], context.messages, context.omitted, last)
+
+
 def _before_send(*, check_session: bool, session_key, user, conversation_id, send: protocol.MessageSend,
                  known_empty: bool = False):
     """A send's first database hop (under load each hop waits its turn on the one ORM thread):
@@ -45,7 +102,7 @@ def _before_send(*, check_session: bool, session_key, user, conversation_id, sen
     (not read when the caller knows it holds no message: `known_empty`).
 
     Returns (the earlier message of a repeated client_id or None, the answers marked
-    streaming, the look).
+    streaming, the look, the Guess or None).
     """
     if check_session and session_user_id(session_key) != user.pk:
         raise SessionEnded
@@ -53,24 +110,30 @@ def _before_send(*, check_session: bool, session_key, user, conversation_id, sen
                                                                                 conversation_id=conversation_id)
     if send.client_id is not None and any(m.client_id == send.client_id for m in look.messages):
         # Read whole: the look's rows leave out their reasoning, which the echoed frame carries.
-        return _earlier_send(conversation_id=conversation_id, client_id=send.client_id), [], look
+        return _earlier_send(conversation_id=conversation_id, client_id=send.client_id), [], look, None
     _refuse_beyond_context(send)
-    return None, [m for m in look.messages if m.status == Message.Status.STREAMING], look
+    streaming = [m for m in look.messages if m.status == Message.Status.STREAMING]
+    guess = None if streaming else _guess(user=user, conversation_id=conversation_id, look=look, send=send)
+    return None, streaming, look, guess
 
 
 def _open_send(*, user, conversation_id, send: protocol.MessageSend, answer_id=None,
-               look: selectors.SendLook | None = None):
+               look: selectors.SendLook | None = None, guess: Guess | None = None):
     """The send's transaction, then its answer's context (the question was measured in the
     first hop). `look`: the first hop's, whose messages are the earlier ones (None: they
-    are read again)."""
+    are read again). Returns (Opened, the context or None for a repeat, whether it is the
+    `guess`'s)."""
     opened = services.message_send(
         user=user, conversation_id=conversation_id, content=send.content,
         client_id=send.client_id, chosen=send.settings,
         parent_id=send.parent_id if send.parent_given else services.SHOWN_BRANCH, answer_id=answer_id,
-        seen_new=look is not None and look.conversation is None,
+        seen_new=look is not None and look.conversation is None, last=guess.last if guess else None,
     )
     if opened.duplicate:
-        return opened, None
+        return opened, None, False
+    if guess is not None and guess.holds(opened):
+        services.answer_note_context(answer=opened.answer, omitted=guess.omitted)
+        return opened, guess.context, True
     earlier = None
     if opened.conversation_created:
         earlier = []  # it holds only the question
@@ -82,7 +145,7 @@ def _open_send(*, user, conversation_id, send: protocol.MessageSend, answer_id=N
         system_prompt=choices.system_prompt(opened.conversation.system_prompt), earlier=earlier,
     )
     services.answer_note_context(answer=opened.answer, omitted=context.omitted)
-    return opened, context.messages
+    return opened, context.messages, False
 
 
 def _earlier_send(*, conversation_id, client_id):
@@ -99,11 +162,11 @@ def _repeat(user, earlier: Message) -> services.Opened:
 
 
 async def _look(*, user, conversation_id, send: protocol.MessageSend, check_session: bool, session_key,
-                known_empty: bool) -> services.Opened | tuple[selectors.SendLook, bool]:
+                known_empty: bool) -> services.Opened | tuple[selectors.SendLook, bool, Guess | None]:
     """The send's refusals that cost nothing: its first hop, and what follows from it. A
-    repeat comes back as its Opened; else the look, and whether answers were marked
-    streaming (all of them ended)."""
-    earlier, streaming, look = await database_sync_to_async(_before_send)(
+    repeat comes back as its Opened; else the look, whether answers were marked streaming
+    (all of them ended), and the Guess."""
+    earlier, streaming, look, guess = await database_sync_to_async(_before_send)(
         check_session=check_session, session_key=session_key, user=user, conversation_id=conversation_id,
         send=send, known_empty=known_empty,
     )
@@ -121,7 +184,7 @@ async def _look(*, user, conversation_id, send: protocol.MessageSend, check_sess
         choices.check_offered(send.settings)
     except catalogue.UnknownModel as exc:
         raise unknown_model(exc, send.client_id) from None
-    return look, bool(streaming)
+    return look, bool(streaming), guess
 
 
 async def _uncount(user, counting: asyncio.Future, event: str) -> None:
@@ -162,7 +225,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     if isinstance(looked, services.Opened):  # a repeat
         await _uncount(user, counting, event)
         return looked
-    look, streaming = looked
+    look, streaming, guess = looked
     await counting
     await hooks.check_answer(user=user, client_id=send.client_id)
     # The answer's live state and stop listener are set up (in a task of their own) while the
@@ -172,19 +235,31 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     answer = Answer(answer=Message(id=uuid.uuid4(), conversation_id=conversation_id), owner_id=user.pk,
                     context=[], provider=None)
     preparing = asyncio.ensure_future(answer.prepare())
+    # The upstream request too, on the first hop's Guess; not while the user's answers here
+    # fill their cap: the transaction would refuse it, and a request is not started to be
+    # closed. (Answers of other processes count only there: at worst one request is closed.)
     try:
-        opened, context = await database_sync_to_async(_open_send)(
+        if guess is not None and running_for(user.pk) < settings.CHAT_MAX_ANSWERS_PER_USER:
+            answer.context, answer.temperature = guess.context, guess.temperature
+            answer.provider = catalogue.provider(catalogue.resolve(guess.model))
+            answer.ask_early()
+        opened, context, guessed = await database_sync_to_async(_open_send)(
             user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
-            look=None if streaming else look)  # (answers repaired since the look: its text is older)
+            look=None if streaming else look, guess=guess)  # (answers repaired since the look: its text is older)
     except BaseException as exc:
+        await answer.unask()
         await _unprepare(answer, preparing)
         raise _send_refused(exc, send.client_id)  # (anything it does not name, as it came)
     if opened.duplicate:
+        await answer.unask()
         await _unprepare(answer, preparing)
         return opened
+    if not guessed:
+        await answer.unask()  # stored otherwise than guessed (a race): asked again when it runs
     try:
         await preparing
     except Exception:
+        await answer.unask()
         await end_unstarted(answer)
         raise
     try:
@@ -196,6 +271,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         published = fanout.publish(user.pk, conversation_id, *frames)  # in line before the answer's frames
     except BaseException:
         # A prepared answer gets beats (generation.Answer.prepare), so no reaper would end it.
+        await answer.unask()
         await end_unstarted(answer, "The answer could not be started because of a server error.")
         await answer.unprepare()
         raise

@@ -175,7 +175,7 @@ def _open_answer(conversation: Conversation, parent: Message, model: str, now) -
 
 def message_send(*, user, conversation_id, content: str, client_id: str | None,
                  model: str | None = None, chosen: dict | None = None, parent_id=SHOWN_BRANCH,
-                 answer_id=None, seen_new: bool = False) -> Opened:
+                 answer_id=None, seen_new: bool = False, last: dict | None = None) -> Opened:
     """Store a user message (creating the conversation on first send) and open its answer.
 
     The question follows `parent_id`, an answer of this conversation (None: a new first
@@ -185,12 +185,13 @@ def message_send(*, user, conversation_id, content: str, client_id: str | None,
     `answer_id`: the answer's id, chosen by the caller (default: a new one).
     A caller that looked already may say the conversation did not exist then (`seen_new`):
     it is inserted without a look under lock; if it exists by now, the insert fails and the
-    second try looks.
+    second try looks. `last`: the user's last choice (chat.choices.last_choice), when the
+    caller read it already, for a conversation this send creates.
     Raises NoSuchMessage for a parent that is not an answer of this conversation, and
     llm.catalogue.UnknownModel (a model not offered, chosen or kept); nothing is stored then.
     """
     kwargs = dict(user=user, conversation_id=conversation_id, content=content, client_id=client_id,
-                  model=model, chosen=chosen or {}, parent_id=parent_id, answer_id=answer_id)
+                  model=model, chosen=chosen or {}, parent_id=parent_id, answer_id=answer_id, last=last)
     try:
         with transaction.atomic(), _pipelined():
             # No look for an earlier send with this client_id (callers looked, outside the
@@ -232,7 +233,7 @@ def _question_parent_id(conversation: Conversation, parent_id):
 
 
 def _message_send(*, user, conversation_id, content, client_id, model, chosen, parent_id, answer_id,
-                  seen_new=False, look_for_earlier=False) -> Opened:
+                  last=None, seen_new=False, look_for_earlier=False) -> Opened:
     now = timezone.now()
     _lock_user(user)
     conversation = None if seen_new else _lock_conversation(conversation_id)
@@ -243,7 +244,7 @@ def _message_send(*, user, conversation_id, content, client_id, model, chosen, p
         # UPDATE of its shown branch's end later.
         conversation = Conversation(id=conversation_id, owner=user, title=make_title(content),
                                     created_at=now, updated_at=now)
-        choices.settle_new(conversation, user=user, chosen=chosen)
+        choices.settle_new(conversation, user=user, chosen=chosen, last=last)
         created = titled = True
     elif conversation.owner_id != user.pk:
         raise NotOwner

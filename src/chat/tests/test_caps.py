@@ -42,6 +42,7 @@ async def test_running_answers_per_user_are_capped(chat_layer, settings, llm, al
     assert (refused["code"], refused["client_id"]) == ("too_many_answers", "c-3")
     assert "2 answers" in refused["message"]
     assert not await Message.objects.filter(content="one too many").aexists()
+    assert len(llm.requests) == 2  # no request was asked early (sending.Guess) to be closed
     # Another user is not limited by alice's answers.
     other, _ = await open_chat(bob, uuid.uuid4())
     await other.send_json_to(send_frame("bob's turn"))

@@ -371,10 +371,16 @@ async def test_a_new_chat_is_not_read_again_at_its_first_send_but_a_stale_guess_
     assert (echo["type"], echo["message"]["id"]) == ("message.created", str(earlier.user_message.id))
     assert await socket.receive_nothing(timeout=0.3)
     await socket.send_json_to(send_frame("later", "l1"))
-    await until_done(socket)
+    frames = await until_done(socket)
+    assert deltas_text(frames) == Scenario().text and frames[-1]["message"]["content"] == Scenario().text
     assert (await Message.objects.aget(conversation_id=stale, content="later")).parent_id == earlier.answer.id
     assert await Message.objects.filter(conversation_id=stale).acount() == 4
-    assert len(llm.requests) == 3
+    # The repeat was guessed to be a new chat's first question: its upstream request, if it
+    # went out before the send was found stored, was closed unread. The next send read.
+    asked = [request["messages"] for request in llm.requests]
+    assert len(asked) in (3, 4) and asked[2:-1] in ([], [[{"role": "user", "content": "earlier"}]]), asked
+    assert asked[-1] == [{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "A"},
+                         {"role": "user", "content": "later"}]
     for each in (first, second, socket):
         await each.disconnect()
 
@@ -406,6 +412,97 @@ async def test_an_answer_whose_send_waits_beyond_the_stale_limit_is_not_taken_fo
     frames = await until_done(socket)
     assert frames[-1]["message"]["status"] == "complete" and deltas_text(frames) == "one two three"
     assert (await Message.objects.aget(conversation_id=cid, role="assistant")).status == "complete"
+    await socket.disconnect()
+
+
+def _asked_while_storing(monkeypatch, llm, count: int, before=None, then=None) -> list[bool]:
+    """Wrap the send's transaction: it first waits (5 s at most) until the upstream has
+    `count` requests; whether they came is recorded. `before` runs first; `then` raises
+    instead of storing."""
+    from chat import sending
+
+    came, opened = [], sending._open_send
+
+    def storing(**kwargs):
+        if before is not None:
+            before()
+        deadline = time.monotonic() + 5
+        while len(llm.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        came.append(len(llm.requests) >= count)
+        if then is not None:
+            raise then
+        return opened(**kwargs)
+
+    monkeypatch.setattr(sending, "_open_send", storing)
+    return came
+
+
+async def test_the_upstream_request_goes_out_while_the_send_is_stored(chat_layer, llm, alice, monkeypatch):
+    """The model's first token and the send's transaction overlap: the request is asked on
+    the first hop's guess, for a new chat and a follow-up, and its tokens are published once
+    the answer is stored and announced, in order."""
+    came = _asked_while_storing(monkeypatch, llm, 1)
+    llm.enqueue(Scenario.words("one two three"), Scenario.words("four five"))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    frames = await until_done(socket)
+    kinds = [f["type"] for f in frames]
+    assert kinds.index("message.delta") > max(i for i, kind in enumerate(kinds) if kind == "message.created")
+    assert deltas_text(frames) == "one two three" and frames[-1]["message"]["status"] == "complete"
+    came = _asked_while_storing(monkeypatch, llm, 2)
+    await socket.send_json_to(send_frame("more", "c2"))
+    frames = await until_done(socket)
+    assert came == [True] and deltas_text(frames) == "four five"
+    assert [r["messages"] for r in llm.requests][-1] == [
+        {"role": "user", "content": "hello"}, {"role": "assistant", "content": "one two three"},
+        {"role": "user", "content": "more"}]
+    stored = await Message.objects.aget(conversation_id=cid, role="assistant", parent__content="more")
+    assert (stored.content, stored.status) == ("four five", "complete")
+    await socket.disconnect()
+
+
+async def test_a_guess_the_stored_send_contradicts_is_asked_again(chat_layer, llm, user, alice, monkeypatch):
+    """The conversation's settings changed (another tab) between the first hop and the
+    transaction: the request asked on the guess is closed unpublished, and the answer is
+    asked again with the stored settings."""
+    from chat import choices
+
+    llm.enqueue(Scenario.words("first answer"), Scenario.words("the guessed answer goes on and on", delay=0.05),
+                Scenario.words("right answer"))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    await until_done(socket)
+    came = _asked_while_storing(monkeypatch, llm, 2, before=lambda: choices.conversation_settings_update(
+        user=user, conversation_id=cid, chosen={"system_prompt": "Be brief."}))
+    await socket.send_json_to(send_frame("again", "c2"))
+    frames = await until_done(socket)
+    assert came == [True]
+    assert deltas_text(frames) == "right answer" and frames[-1]["message"]["content"] == "right answer"
+    assert await llm.async_wait_for_client_close(timeout=5) and llm.closed_early == [1]
+    earlier = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "first answer"},
+               {"role": "user", "content": "again"}]
+    assert [r["messages"] for r in llm.requests][1:] == [
+        earlier, [{"role": "system", "content": "Be brief."}, *earlier]]
+    await socket.disconnect()
+
+
+async def test_a_send_refused_when_stored_closes_its_early_request(chat_layer, llm, alice, monkeypatch):
+    """The answer cap is checked under lock (answers of another process): the request
+    asked early is closed, nothing is stored, and the client is told."""
+    from chat import services
+
+    came = _asked_while_storing(monkeypatch, llm, 1, then=services.TooManyAnswers())
+    llm.enqueue(Scenario.words("never seen " * 20, delay=0.05))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    await expect_error(socket, "too_many_answers")
+    assert came == [True] and await llm.async_wait_for_client_close(timeout=5)
+    assert await socket.receive_nothing(timeout=0.3)
+    assert not await Message.objects.filter(conversation_id=cid).aexists()
     await socket.disconnect()
 
 

@@ -117,42 +117,46 @@ def test_a_follow_up_send_takes_few_statements(user, django_assert_num_queries):
     services.answer_finish(answer_id=first.answer.id, status="complete", content="A1", reasoning="", seq=1)
     frame = protocol.parse_client_frame('{"type": "message.send", "content": "two", "client_id": "c2"}')
     with django_assert_num_queries(1):  # the conversation with its messages: one query
-        earlier, streaming, look = sending._before_send(check_session=False, session_key=None, user=user,
-                                                        conversation_id=cid, send=frame)
+        earlier, streaming, look, guess = sending._before_send(check_session=False, session_key=None, user=user,
+                                                               conversation_id=cid, send=frame)
     assert (earlier, streaming) == (None, [])
+    assert guess.context == [("user", "one"), ("assistant", "A1"), ("user", "two")]
     # Lock the user (not on SQLite: no row locks, its write transactions run one at a time),
     # lock the conversation, check for room, both messages in one INSERT, the conversation's
     # new end: five, four on SQLite (plus BEGIN and COMMIT, savepoints here). The context
-    # comes from the first hop's messages.
+    # is the first hop's guess, which the stored send confirms.
     with CaptureQueriesContext(connection) as captured:
-        opened, context = sending._open_send(user=user, conversation_id=cid, send=frame, look=look)
+        opened, context, guessed = sending._open_send(user=user, conversation_id=cid, send=frame, look=look,
+                                                      guess=guess)
     statements, sqls = _statements(captured)
     user_locks = 1 if connection.features.has_select_for_update else 0
     assert statements == ["SELECT"] * (user_locks + 2) + ["INSERT", "UPDATE"], statements
     assert sum(user._meta.db_table in sql for sql in sqls) == user_locks, sqls
-    assert context == [("user", "one"), ("assistant", "A1"), ("user", "two")]
+    assert guessed and context == [("user", "one"), ("assistant", "A1"), ("user", "two")]
     assert opened.answer.parent_id == opened.user_message.id
 
 
 @pytest.mark.django_db
 def test_the_first_send_of_a_conversation_takes_few_statements(user, django_assert_num_queries):
-    """A new conversation: the first hop finds no message, so the second does not look for the
-    conversation under lock, and inserts it with its end at once."""
+    """A new conversation: the first hop finds no message (and reads the user's last choice
+    for its guess), so the second does not look for the conversation under lock, and inserts
+    it with its end at once."""
     from chat import protocol, sending
 
     cid = uuid.uuid4()
     frame = protocol.parse_client_frame('{"type": "message.send", "content": "hello", "client_id": "c1"}')
-    with django_assert_num_queries(1):
-        earlier, streaming, look = sending._before_send(check_session=False, session_key=None, user=user,
-                                                        conversation_id=cid, send=frame)
-    assert (earlier, streaming, look.conversation) == (None, [], None)
+    with django_assert_num_queries(2):
+        earlier, streaming, look, guess = sending._before_send(check_session=False, session_key=None, user=user,
+                                                               conversation_id=cid, send=frame)
+    assert (earlier, streaming, look.conversation, guess.context) == (None, [], None, [("user", "hello")])
     with CaptureQueriesContext(connection) as captured:
-        opened, context = sending._open_send(user=user, conversation_id=cid, send=frame, look=look)
+        opened, context, guessed = sending._open_send(user=user, conversation_id=cid, send=frame, look=look,
+                                                      guess=guess)
     statements, sqls = _statements(captured)
     user_locks = 1 if connection.features.has_select_for_update else 0
-    # (the user's lock,) the user's last choice, room, the conversation, both messages
-    assert statements == ["SELECT"] * (user_locks + 2) + ["INSERT", "INSERT"], statements
-    assert opened.conversation_created and context == [("user", "hello")]
+    # (the user's lock,) room, the conversation, both messages
+    assert statements == ["SELECT"] * (user_locks + 1) + ["INSERT", "INSERT"], statements
+    assert opened.conversation_created and guessed and context == [("user", "hello")]
     stored = Conversation.objects.get(id=cid)
     assert (stored.active_leaf_id, stored.title) == (opened.answer.id, "hello")
 
@@ -198,20 +202,23 @@ def _round_trips(work):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: the pipeline")
 @pytest.mark.django_db(transaction=True)
-def test_a_send_waits_for_postgresql_five_times(user):
-    """BEGIN; the user's lock with the next read; the room; both INSERTs (and the UPDATE of a
-    follow-up) at once; COMMIT. Seven round trips before the pipeline."""
+def test_a_send_waits_for_postgresql_five_times_at_most(user):
+    """BEGIN; the user's lock with the next read (the conversation's, for a follow-up); the
+    room; both INSERTs (and the UPDATE of a follow-up) at once; COMMIT. Seven round trips
+    before the pipeline; a first question's last choice is read in the first hop."""
     from chat import protocol, sending
 
     cid = uuid.uuid4()
     frame = protocol.parse_client_frame('{"type": "message.send", "content": "hello", "client_id": "c1"}')
-    look = sending._before_send(check_session=False, session_key=None, user=user, conversation_id=cid, send=frame)[2]
-    trips, (opened, _) = _round_trips(lambda: sending._open_send(user=user, conversation_id=cid, send=frame, look=look))
-    assert opened.conversation_created and trips == 5
+    _, _, look, guess = sending._before_send(check_session=False, session_key=None, user=user, conversation_id=cid,
+                                             send=frame)
+    trips, (opened, _, _) = _round_trips(lambda: sending._open_send(user=user, conversation_id=cid, send=frame,
+                                                                    look=look, guess=guess))
+    assert opened.conversation_created and trips == 4
     services.answer_finish(answer_id=opened.answer.id, status="complete", content="A1", reasoning="", seq=1)
     frame = protocol.parse_client_frame('{"type": "message.send", "content": "two", "client_id": "c2"}')
     look = sending._before_send(check_session=False, session_key=None, user=user, conversation_id=cid, send=frame)[2]
-    trips, (opened, context) = _round_trips(
+    trips, (opened, context, _) = _round_trips(
         lambda: sending._open_send(user=user, conversation_id=cid, send=frame, look=look))
     assert not opened.conversation_created and trips == 5
     assert context == [("user", "hello"), ("assistant", "A1"), ("user", "two")]
