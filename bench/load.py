@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/load.py [--loads L0,L1,L2,L2x2,L3,L3x2] [--shapes embedded,deployed]
                                    [--transports ws,sse] [--idle 10000] [--slow-readers 3] [--quick]
+                                   [--first-token-ms 0]
 
 Real Daphne processes (tests/e2e/servers.py): *embedded* (SQLite file, in-process layer) and
 *deployed* (a fresh PostgreSQL database, made and dropped here, and Redis with a prefix of
 its own). The upstream is the loopback fake (tests/fake_upstream.py) in a process of its own;
 each token carries its emit time (`Scenario.stamp`), so the delay from upstream to client
 frame is measured per token, on one clock. The message sent says how long and how fast the
-answer is (`bench <tokens> <rate> <padding>`). Clients run in processes of their own too, so
+answer is (`bench <tokens> <rate> <padding>`); its first token comes at once, or after
+--first-token-ms, as a real model's does after reading its prompt. Clients run in processes of their own too, so
 a busy client loop does not show up as server delay.
 
 In the same run the same load goes to a reference relay (bench/reference_relay.py: LangChain
@@ -90,7 +92,7 @@ QUICK = {
 
 
 # -- the upstream, in a process of its own -----------------------------------------------------
-def upstream_main(port: int, ready) -> None:
+def upstream_main(port: int, ready, first_delay: float = 0.0) -> None:
     from tests.fake_upstream import FakeUpstream, Scenario
 
     class BenchUpstream(FakeUpstream):
@@ -102,7 +104,7 @@ def upstream_main(port: int, ready) -> None:
             if found:
                 count, rate, pad = int(found[1]), float(found[2]), int(found[3])
                 scenario = Scenario(content=[f" t{n}" + "x" * pad for n in range(count)], delay=1 / rate,
-                                    stamp=True, usage="auto")
+                                    first_delay=first_delay, stamp=True, usage="auto")
                 with self._cond:  # taken by the base class's _chat below, in this same loop step
                     self._queue.appendleft(scenario)
             with self._cond:
@@ -569,11 +571,11 @@ def raise_open_files() -> int:
     return hard
 
 
-def start_upstream():
+def start_upstream(first_delay: float = 0.0):
     """The stamped upstream in a process of its own: (the process, its LLM_BASE_URL)."""
     ctx = multiprocessing.get_context("spawn")
     ready, port = ctx.Event(), free_port()
-    upstream = ctx.Process(target=upstream_main, args=(port, ready), daemon=True)
+    upstream = ctx.Process(target=upstream_main, args=(port, ready, first_delay), daemon=True)
     upstream.start()
     ready.wait(30)
     return upstream, f"http://127.0.0.1:{port}/v1"
@@ -585,9 +587,10 @@ def main(args) -> None:
     shapes = [s for s in args.shapes.split(",") if s]
     transports = [t for t in args.transports.split(",") if t]
     print(f"bench/load.py {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())} | {os.cpu_count()} cores | "
-          f"load average {os.getloadavg()} | open files {hard} | client processes {args.client_procs}", flush=True)
+          f"load average {os.getloadavg()} | open files {hard} | client processes {args.client_procs} | "
+          f"the model's first token after {args.first_token_ms:g} ms", flush=True)
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    upstream, upstream_url = start_upstream()
+    upstream, upstream_url = start_upstream(args.first_token_ms / 1000)
     relay = Server("reference", base_env(PYTHONPATH=f"{ROOT}:{ROOT / 'src'}", LLM_BASE_URL=upstream_url), logs,
                    app="bench.reference_relay:app").start()
     started: dict[str, Shape] = {}
@@ -647,6 +650,9 @@ if __name__ == "__main__":
     parser.add_argument("--transports", default="ws,sse", help="of ws, sse")
     parser.add_argument("--arrivals", default="burst,steady",
                         help="burst (all clients send at once) and/or steady (sends spread, answers back to back)")
+    parser.add_argument("--first-token-ms", type=float, default=0,
+                        help="the upstream's time to first token (a real model's: hundreds of ms); "
+                             "every first delta includes it")
     parser.add_argument("--idle", type=int, default=10000, help="idle sockets to try to hold (0: skip)")
     parser.add_argument("--slow-readers", type=int, default=3, help="clients that stop reading (0: skip)")
     parser.add_argument("--client-procs", type=int, default=2, help="processes the clients run in")

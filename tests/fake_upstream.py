@@ -57,6 +57,8 @@ class Scenario:
     content: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " fake", " upstream."])
     reasoning: list[str] = field(default_factory=list)
     delay: float = 0.0
+    # Before the first token: a real model's time to first token (its prompt's processing).
+    first_delay: float = 0.0
     usage: tuple[int, int] | None | Literal["auto"] = "auto"
     status: int | None = None
     error_message: str | None = None
@@ -378,7 +380,7 @@ async def _stream(
             if sent == scenario.hang_after:
                 await client_gone
                 return False
-            if sent and not await pause(scenario.delay):
+            if (sent or scenario.first_delay) and not await pause(scenario.delay if sent else scenario.first_delay):
                 return False
             if scenario.stamp:
                 text = f"{text}|{time.time():.6f}"
