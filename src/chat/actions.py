@@ -14,7 +14,7 @@ from django.conf import settings
 from llm import catalogue
 
 from . import choices, fanout, hooks, protocol, recovery, selectors, services
-from .generation import Answer, accepting, launch
+from .generation import Answer, accepting, launch, running_here
 from .models import Message
 from .protocol import ProtocolError
 from .state import get_store, is_stale
@@ -69,13 +69,19 @@ async def repair_orphans(owner_id, conversation_id) -> list[Message]:
     return await still_running(owner_id, answers)
 
 
+def _gone(answer_id, live) -> bool:
+    """Whether an answer marked streaming has no task any more: its beat is stale, and it
+    does not run here (this process's own answers are alive, however late their beats)."""
+    return is_stale(live) and not running_here(answer_id)
+
+
 async def still_running(owner_id, answers: list[Message]) -> list[Message]:
     """Those of the `streaming` rows whose task is alive; the others become `interrupted`."""
     store = get_store()
     running = []
     for answer in answers:
         live = await store.get(str(answer.id))
-        if is_stale(live):
+        if _gone(answer.id, live):
             await recovery.interrupt(answer, owner_id, live)
         else:
             running.append(answer)
@@ -106,7 +112,7 @@ async def snapshot(owner_id, conversation_id) -> dict:
         return conversation, messages, lives
 
     conversation, messages, lives = await read()
-    if any(is_stale(live) for live in lives.values()):  # a process died (rare): repair, read again
+    if any(_gone(answer_id, live) for answer_id, live in lives.items()):  # a process died (rare): repair, read again
         await repair_orphans(owner_id, conversation_id)
         conversation, messages, lives = await read()
     for index, message in enumerate(messages):

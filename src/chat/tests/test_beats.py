@@ -1,6 +1,7 @@
 """Heartbeats: an answer that publishes nothing for a while still shows it is alive, and a
 beat never brings back an answer that has ended (chat.beats)."""
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -42,3 +43,68 @@ async def test_a_beat_does_not_bring_back_an_answer_that_ended(chat_layer):
     assert ended not in await store.stale(-60)  # not back in the index of running answers
     assert running in await store.stale(-60)
     await store.drop(running)
+
+
+async def _quiet_answer(llm, alice):
+    """A socket whose answer published one delta and now waits on its model."""
+    llm.enqueue(Scenario.words("one two three", hang_after=1))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to({"type": "message.send", "content": "Hello?"})
+    delta = (await frames_until(socket, lambda f: f["type"] == "message.delta"))[-1]
+    return socket, cid, delta["message_id"]
+
+
+async def _stop(socket):
+    await socket.send_json_to({"type": "generation.stop"})
+    done = (await until_done(socket))[-1]["message"]
+    await socket.disconnect()
+    return done
+
+
+async def test_a_saturated_loop_keeps_its_answers_alive(chat_layer, settings, llm, alice):
+    """With Redis the beats come from a thread: a loop that answers seconds late (more
+    answers than one process can serve) is not taken for dead by another process's reaper."""
+    if chat_layer != "redis":
+        pytest.skip("beats come from a thread with Redis only")
+    settings.LLM_IDLE_TIMEOUT = settings.LLM_TIMEOUT = 30.0
+    settings.CHAT_STALE_AFTER = 1.2
+    socket, _, answer_id = await _quiet_answer(llm, alice)
+    time.sleep(2.5)  # the loop does not turn: a saturated process, as far as beats go
+    live = await get_store().get(answer_id)
+    assert time.time() - live.beat < 1.2, "no beat while the loop was busy"
+    assert answer_id not in await get_store().stale(settings.CHAT_STALE_AFTER)  # what reapers ask
+    assert (await _stop(socket))["status"] == "stopped"
+
+
+async def test_a_stuck_loop_lets_its_answers_beats_go_stale(chat_layer, settings, llm, alice, monkeypatch):
+    """The thread beats only while the loop turns: a loop stuck beyond LOOP_STUCK_AFTER is
+    not kept alive by it, so its answers are reaped."""
+    from chat import beats
+
+    if chat_layer != "redis":
+        pytest.skip("beats come from a thread with Redis only")
+    settings.LLM_IDLE_TIMEOUT = settings.LLM_TIMEOUT = 30.0
+    monkeypatch.setattr(beats, "LOOP_STUCK_AFTER", 0.8)
+    socket, _, answer_id = await _quiet_answer(llm, alice)
+    time.sleep(2.5)
+    assert time.time() - (await get_store().get(answer_id)).beat > 1.5
+    await _stop(socket)
+
+
+async def test_an_answer_running_here_is_never_taken_for_an_orphan(chat_layer, settings, llm, alice):
+    """However late its beat (here: every beat counts as stale), an answer this process runs
+    is alive: a snapshot or a send in its conversation does not store it `interrupted`."""
+    settings.LLM_IDLE_TIMEOUT = settings.LLM_TIMEOUT = 30.0
+    socket, cid, _ = await _quiet_answer(llm, alice)
+    settings.CHAT_STALE_AFTER = 0.0
+    other, snapshot = await open_chat(alice, cid)
+    streaming = [m for m in snapshot["messages"] if m["role"] == "assistant"]
+    assert [m["status"] for m in streaming] == ["streaming"]
+    await other.send_json_to({"type": "message.send", "content": "Again?"})
+    refused = (await frames_until(other, lambda f: f["type"] == "error"))[-1]
+    assert refused["code"] == "busy"
+    settings.CHAT_STALE_AFTER = 6.0
+    done = await _stop(socket)
+    assert (done["status"], done["content"]) == ("stopped", "one")
+    await other.disconnect()
