@@ -263,7 +263,15 @@ class Answer:
     # --- the end ----------------------------------------------------------------------------
     async def _finish(self) -> Message:
         partials.saver().forget(self)
-        beats.beater().forget(self)
+        try:
+            return await self._store_and_announce()
+        finally:
+            # Beaten until its row is final and its live state gone: on a saturated process
+            # the final save may wait seconds for the ORM thread, and an answer without beats
+            # meanwhile was taken for one of a dead process and interrupted by a reaper.
+            beats.beater().forget(self)
+
+    async def _store_and_announce(self) -> Message:
         if self.stopped.is_set() and self.status == Message.Status.COMPLETE:
             self.status = Message.Status.STOPPED
         if self.interrupted and self.status == Message.Status.STOPPED:

@@ -108,3 +108,29 @@ async def test_an_answer_running_here_is_never_taken_for_an_orphan(chat_layer, s
     done = await _stop(socket)
     assert (done["status"], done["content"]) == ("stopped", "one")
     await other.disconnect()
+
+
+async def test_an_answer_keeps_beating_until_its_final_save_is_done(chat_layer, settings, llm, alice, monkeypatch):
+    """On a saturated process the final save may wait seconds for the ORM thread: the
+    answer is beaten until its row is final, or another process's reaper interrupts it."""
+    from chat import services
+
+    if chat_layer != "redis":
+        pytest.skip("the reapers of other processes run with Redis only")
+    settings.CHAT_STALE_AFTER = 1.2
+    finish = services.answer_finish
+
+    def slowly(**kwargs):
+        time.sleep(2.5)  # the ORM thread's queue on a saturated process
+        return finish(**kwargs)
+
+    monkeypatch.setattr(services, "answer_finish", slowly)
+    llm.enqueue(Scenario.words("one two three"))
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    await socket.send_json_to({"type": "message.send", "content": "Hello?"})
+    answer_id = (await frames_until(socket, lambda f: f["type"] == "message.delta"))[-1]["message_id"]
+    await asyncio.sleep(2.0)  # the final save is under way
+    assert answer_id not in await get_store().stale(settings.CHAT_STALE_AFTER)  # what reapers ask
+    done = (await until_done(socket))[-1]["message"]
+    assert (done["status"], done["content"]) == ("complete", "one two three")
+    await socket.disconnect()
