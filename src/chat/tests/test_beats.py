@@ -134,3 +134,35 @@ async def test_an_answer_keeps_beating_until_its_final_save_is_done(chat_layer, 
     done = (await until_done(socket))[-1]["message"]
     assert (done["status"], done["content"]) == ("complete", "one two three")
     await socket.disconnect()
+
+
+async def test_an_answer_is_beaten_while_its_stop_listener_subscribes(chat_layer, settings, llm, alice, monkeypatch):
+    """On a saturated process Redis confirms a SUBSCRIBE only after every message the
+    subscriber has yet to read: the answer, its live state started, is beaten meanwhile."""
+    from chat import fanout, state
+
+    if chat_layer != "redis":
+        pytest.skip("the reapers of other processes run with Redis only")
+    settings.CHAT_STALE_AFTER = 1.2
+    subscribe, started = fanout.subscribe, []
+    start = state.RedisStore.start
+
+    async def noting(self, message_id):
+        await start(self, message_id)
+        started.append(message_id)
+
+    async def slowly(group, handler):
+        if group.startswith("chat.stop."):
+            await asyncio.sleep(2.5)  # behind the subscriber's backlog
+        return await subscribe(group, handler)
+
+    monkeypatch.setattr(state.RedisStore, "start", noting)
+    monkeypatch.setattr(fanout, "subscribe", slowly)
+    llm.enqueue(Scenario.words("one two three"))
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    await socket.send_json_to({"type": "message.send", "content": "Hello?"})
+    await asyncio.sleep(2.0)
+    assert started and started[0] not in await get_store().stale(settings.CHAT_STALE_AFTER)
+    done = (await until_done(socket))[-1]["message"]
+    assert (done["status"], done["content"]) == ("complete", "one two three")
+    await socket.disconnect()
