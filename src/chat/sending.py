@@ -35,6 +35,15 @@ def _refuse_beyond_context(send: protocol.MessageSend) -> None:
         )
 
 
+# Sends asked early (Guess) whose transaction has not ended yet, in this process. Beyond
+# EARLY_ASKS of them the ORM thread is the bottleneck (at L3 on one process dozens wait
+# for it): a request asked early then only adds work to the loop it competes with, and
+# made the first delta p50 about 400 ms worse there (2026-12-07), so later sends ask when
+# their answer runs.
+EARLY_ASKS = 4
+_asked_early = 0
+
+
 class SessionEnded(Exception):
     """The socket's session was logged out or expired since it connected."""
 
@@ -238,8 +247,13 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     # The upstream request too, on the first hop's Guess; not while the user's answers here
     # fill their cap: the transaction would refuse it, and a request is not started to be
     # closed. (Answers of other processes count only there: at worst one request is closed.)
+    # Nor while EARLY_ASKS sends wait for their transaction.
+    global _asked_early
+    early = (guess is not None and _asked_early < EARLY_ASKS
+             and running_for(user.pk) < settings.CHAT_MAX_ANSWERS_PER_USER)
     try:
-        if guess is not None and running_for(user.pk) < settings.CHAT_MAX_ANSWERS_PER_USER:
+        if early:
+            _asked_early += 1
             answer.context, answer.temperature = guess.context, guess.temperature
             answer.provider = catalogue.provider(catalogue.resolve(guess.model))
             answer.ask_early()
@@ -247,9 +261,13 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
             user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
             look=None if streaming else look, guess=guess)  # (answers repaired since the look: its text is older)
     except BaseException as exc:
+        if early:
+            _asked_early -= 1
         await answer.unask()
         await _unprepare(answer, preparing)
         raise _send_refused(exc, send.client_id)  # (anything it does not name, as it came)
+    if early:
+        _asked_early -= 1
     if opened.duplicate:
         await answer.unask()
         await _unprepare(answer, preparing)

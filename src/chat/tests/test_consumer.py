@@ -415,8 +415,8 @@ async def test_an_answer_whose_send_waits_beyond_the_stale_limit_is_not_taken_fo
     await socket.disconnect()
 
 
-def _asked_while_storing(monkeypatch, llm, count: int, before=None, then=None) -> list[bool]:
-    """Wrap the send's transaction: it first waits (5 s at most) until the upstream has
+def _asked_while_storing(monkeypatch, llm, count: int, before=None, then=None, wait: float = 5) -> list[bool]:
+    """Wrap the send's transaction: it first waits (`wait` s at most) until the upstream has
     `count` requests; whether they came is recorded. `before` runs first; `then` raises
     instead of storing."""
     from chat import sending
@@ -426,7 +426,7 @@ def _asked_while_storing(monkeypatch, llm, count: int, before=None, then=None) -
     def storing(**kwargs):
         if before is not None:
             before()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + wait
         while len(llm.requests) < count and time.monotonic() < deadline:
             time.sleep(0.01)
         came.append(len(llm.requests) >= count)
@@ -460,6 +460,26 @@ async def test_the_upstream_request_goes_out_while_the_send_is_stored(chat_layer
         {"role": "user", "content": "more"}]
     stored = await Message.objects.aget(conversation_id=cid, role="assistant", parent__content="more")
     assert (stored.content, stored.status) == ("four five", "complete")
+    await socket.disconnect()
+    from chat import sending
+
+    assert sending._asked_early == 0
+
+
+async def test_no_request_is_asked_early_while_sends_queue_for_their_transaction(chat_layer, llm, alice,
+                                                                                 monkeypatch):
+    """Beyond sending.EARLY_ASKS sends waiting for their transaction, the ORM thread is the
+    bottleneck: a send asks when its answer runs."""
+    from chat import sending
+
+    monkeypatch.setattr(sending, "EARLY_ASKS", 0)
+    came = _asked_while_storing(monkeypatch, llm, 1, wait=0.5)
+    llm.enqueue(Scenario.words("one two three"))
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    await socket.send_json_to(send_frame("hello", "c1"))
+    frames = await until_done(socket)
+    assert came == [False] and deltas_text(frames) == "one two three" and len(llm.requests) == 1
+    assert sending._asked_early == 0
     await socket.disconnect()
 
 
