@@ -148,11 +148,10 @@ def unknown_model(exc: catalogue.UnknownModel, client_id: str | None = None) -> 
     return ProtocolError(protocol.UNKNOWN_MODEL, str(exc), client_id=client_id)
 
 
-def answering(answer_row: Message, conversation) -> dict:
-    """How the conversation's answer is asked for: its model's provider (one per model,
-    reused: llm.registry) and its temperature, passed per request."""
-    return {"provider": catalogue.provider(catalogue.resolve(answer_row.model)),
-            "temperature": conversation.temperature}
+def answering(model: str, temperature: float | None) -> dict:
+    """How an answer is asked for: its model's provider (one per model, reused:
+    llm.registry) and the conversation's temperature, passed per request."""
+    return {"provider": catalogue.provider(catalogue.resolve(model)), "temperature": temperature}
 
 
 def no_such_message() -> ProtocolError:
@@ -194,7 +193,7 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
     except catalogue.UnknownModel as exc:
         raise unknown_model(exc) from None
     answer = Answer(answer=answer_row, owner_id=user.pk, context=context,
-                    **answering(answer_row, answer_row.conversation))
+                    **answering(answer_row.model, answer_row.conversation.temperature))
     await _prepare(answer)
     published = fanout.publish(user.pk, conversation_id, protocol.message_created_frame(answer_row))
     await launch(answer)

@@ -254,20 +254,20 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     try:
         if early:
             _asked_early += 1
-            answer.context, answer.temperature = guess.context, guess.temperature
-            answer.provider = catalogue.provider(catalogue.resolve(guess.model))
+            asking = answering(guess.model, guess.temperature)
+            answer.context, answer.provider = guess.context, asking["provider"]
+            answer.temperature = asking["temperature"]
             answer.ask_early()
         opened, context, guessed = await database_sync_to_async(_open_send)(
             user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
             look=None if streaming else look, guess=guess)  # (answers repaired since the look: its text is older)
     except BaseException as exc:
-        if early:
-            _asked_early -= 1
         await answer.unask()
         await _unprepare(answer, preparing)
         raise _send_refused(exc, send.client_id)  # (anything it does not name, as it came)
-    if early:
-        _asked_early -= 1
+    finally:
+        if early:
+            _asked_early -= 1
     if opened.duplicate:
         await answer.unask()
         await _unprepare(answer, preparing)
@@ -281,7 +281,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         await end_unstarted(answer)
         raise
     try:
-        asking = answering(opened.answer, opened.conversation)
+        asking = answering(opened.answer.model, opened.conversation.temperature)
         answer.context, answer.provider, answer.temperature = context, asking["provider"], asking["temperature"]
         frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
         if opened.conversation_created or opened.titled or opened.resettled:

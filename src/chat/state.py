@@ -119,7 +119,6 @@ class RedisStore:
         self._redis = redis.Redis.from_url(url)
         # Scripts go by their SHA after the first call (EVALSHA), not as text on every call.
         self._hit = self._redis.register_script(_SLIDING_WINDOW)
-        self._beat = self._redis.register_script(_BEAT)
 
     @staticmethod
     def _keys(message_id: str) -> tuple[str, str, str]:
@@ -136,11 +135,6 @@ class RedisStore:
 
     # No append here: with Redis an answer's text is folded into its keys by the same
     # script call that publishes its frames (fanout.RedisHub), one call per loop turn.
-
-    async def beat(self, message_ids: list[str]) -> None:
-        """A sign of life of these answers (chat.beats), in one round trip."""
-        await self._beat(keys=[running_key(), *(self._keys(i)[2] for i in message_ids)],
-                         args=[repr(time.time()), *message_ids])
 
     async def stale(self, older_than: float) -> list[str]:
         """Ids of answers, on any process, whose last beat is older than `older_than` s.
