@@ -13,7 +13,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from llm import Usage
@@ -141,16 +140,32 @@ def _can_pipeline() -> bool:
 
 
 def _check_room(conversation: Conversation) -> None:
-    """The caller holds the user's lock (_lock_user) in the same transaction.
+    """The caller holds the user's lock (_lock_user) in the same transaction."""
+    _refuse_without_room(_read_room(conversation.owner_id), conversation.id)
 
-    Busy (an answer streams in this conversation) and the per-user cap (one user's running
-    answers are capped, so one user cannot take a whole process) in one query.
-    """
-    streaming = Message.objects.filter(conversation__owner_id=conversation.owner_id, status=Message.Status.STREAMING)
-    counts = streaming.aggregate(here=Count("id", filter=Q(conversation_id=conversation.id)), mine=Count("id"))
-    if counts["here"]:
+
+def _read_room(owner_id):
+    """Start reading which conversations the owner's streaming answers are in; the cursor
+    to read them from (_refuse_without_room). Under the user's lock, so in a send the read
+    may go before the conversation's lock: in a pipeline (_pipelined) both go out in one
+    round trip. The rows are few: the per-user cap bounds them."""
+    streaming = (Message.objects.filter(conversation__owner_id=owner_id, status=Message.Status.STREAMING)
+                 .values_list("conversation_id"))
+    sql, params = streaming.query.sql_with_params()
+    cursor = connection.cursor()
+    cursor.execute(sql, params)
+    return cursor
+
+
+def _refuse_without_room(cursor, conversation_id) -> None:
+    """Busy (an answer streams in this conversation) and the per-user cap (one user's running
+    answers are capped, so one user cannot take a whole process), from _read_room."""
+    with cursor:
+        # (A raw cursor: SQLite gives the ids as 32 hex digits, PostgreSQL as UUIDs.)
+        streaming = [uuid.UUID(str(row[0])) for row in cursor.fetchall()]
+    if uuid.UUID(str(conversation_id)) in streaming:
         raise Busy
-    if counts["mine"] >= settings.CHAT_MAX_ANSWERS_PER_USER:
+    if len(streaming) >= settings.CHAT_MAX_ANSWERS_PER_USER:
         raise TooManyAnswers
 
 
@@ -236,6 +251,7 @@ def _message_send(*, user, conversation_id, content, client_id, model, chosen, p
                   last=None, seen_new=False, look_for_earlier=False) -> Opened:
     now = timezone.now()
     _lock_user(user)
+    room = _read_room(user.pk)  # (read below, with the conversation's lock in one round trip)
     conversation = None if seen_new else _lock_conversation(conversation_id)
     created = titled = False
     settings_changed = []
@@ -259,7 +275,7 @@ def _message_send(*, user, conversation_id, content, client_id, model, chosen, p
         settings_changed = choices.settle_existing(conversation, user=user, chosen=chosen)
     model = model or choices.answer_model(conversation)  # a withdrawn model is refused here
     # Busy and the answer cap; a refusal rolls back the transaction, so nothing is stored.
-    _check_room(conversation)
+    _refuse_without_room(room, conversation.id)
     question = Message(
         conversation=conversation, role=Message.Role.USER, content=content, parent_id=parent_id,
         client_id=client_id, created_at=now, updated_at=now,
