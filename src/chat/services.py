@@ -23,6 +23,8 @@ from .models import Conversation, Message
 TITLE_MAX = 60
 TITLE_MODEL_MAX = Conversation._meta.get_field("title").max_length
 MODEL_MAX = Message._meta.get_field("model").max_length
+# Rows of one partial save's statement: 4 parameters each, well under SQLite's 32,766.
+PARTIAL_ROWS_PER_STATEMENT = 1000
 # The error of an answer whose server process stopped while it was being written.
 INTERRUPTED_ERROR = "The server stopped while this answer was being written."
 
@@ -359,20 +361,32 @@ def answer_note_context(*, answer: Message, omitted: int) -> None:
 
 
 def answers_save_partial(*, rows: list[tuple[str, str, str, int]]) -> None:
-    """Persist the text so far of several streaming answers in one batched statement.
+    """Persist the text so far of several streaming answers in one statement.
 
     rows: (answer id, content, reasoning, seq). Only rows still `streaming` are touched,
-    so a save that lands after an answer's final save cannot undo it. One parameterized
-    UPDATE run over all rows (executemany: one round trip with psycopg's pipeline), not
-    QuerySet.bulk_update: its CASE expression over every row took most of the ORM thread's
-    time for partial saves at 60 answers.
+    so a save that lands after an answer's final save cannot undo it. One UPDATE ... FROM
+    (VALUES ...) for all rows: not QuerySet.bulk_update, whose CASE expression over every
+    row took most of the ORM thread's time at 60 answers, nor an UPDATE per row (executemany),
+    which hands the interpreter lock back at each row's round trip (PostgreSQL's pipeline)
+    or step (SQLite): on a busy process each hand-back waits for the loop, and a save of 60
+    answers held the ORM thread, and every send queued behind it, for 15-280 ms.
     """
     now = timezone.now()
-    sql, fields = _message_update(["content", "reasoning", "seq", "updated_at"], streaming_only=True)
-    params = [_db_values(fields, (content, reasoning, seq, now, answer_id, Message.Status.STREAMING))
-              for answer_id, content, reasoning, seq in rows]
+    meta, qn = Message._meta, connection.ops.quote_name
+    table, column = qn(meta.db_table), (lambda name: qn(meta.get_field(name).column))
+    fields = [meta.get_field(name) for name in ("id", "content", "reasoning", "seq")]
+    # VALUES names its columns column1, column2, ... on both PostgreSQL and SQLite.
+    assignments = ", ".join(f"{column(f.name)} = v.column{i}" for i, f in enumerate(fields[1:], start=2))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        for start in range(0, len(rows), PARTIAL_ROWS_PER_STATEMENT):
+            chunk = rows[start:start + PARTIAL_ROWS_PER_STATEMENT]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments}, {column('updated_at')} = %s FROM (VALUES {values}) AS v "
+                f"WHERE {table}.{column('id')} = v.column1 AND {table}.{column('status')} = %s",
+                [*_db_values([meta.get_field("updated_at")], [now]),
+                 *(value for row in chunk for value in _db_values(fields, row)), Message.Status.STREAMING],
+            )
 
 
 def _message_update(names: list[str], *, streaming_only=False, returning=False) -> tuple[str, list]:

@@ -101,6 +101,25 @@ def test_partial_saves_of_several_answers_in_one_statement_never_undo_a_final_sa
     assert (stored[answers[2].id].status, stored[answers[2].id].content) == ("complete", "final")
 
 
+@pytest.mark.django_db
+def test_a_partial_save_is_one_statement_for_many_answers_not_one_per_answer(user, monkeypatch, settings):
+    """One UPDATE for all rows (up to PARTIAL_ROWS_PER_STATEMENT), not executemany: a
+    statement per row hands the interpreter lock back at each row, and on a busy process
+    each hand-back waits for the loop while every send queues behind the save."""
+    monkeypatch.setattr(services, "PARTIAL_ROWS_PER_STATEMENT", 2)
+    settings.CHAT_MAX_ANSWERS_PER_USER = 5
+    answers = [send(user, uuid.uuid4(), f"question {n}").answer for n in range(5)]
+    rows = [(str(a.id), f"partial {n} ünïcode", f"thought {n}", n + 1) for n, a in enumerate(answers)]
+    with CaptureQueriesContext(connection) as captured:
+        services.answers_save_partial(rows=rows)
+    updates = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+    assert len(updates) == 3 and not any(" times: " in sql for sql in updates), updates  # (executemany's mark)
+    stored = {str(m.id): m for m in Message.objects.filter(id__in=[a.id for a in answers])}
+    assert [(stored[i].content, stored[i].reasoning, stored[i].seq, stored[i].status) for i, *_ in rows] == [
+        (f"partial {n} ünïcode", f"thought {n}", n + 1, "streaming") for n in range(5)]
+    assert all(stored[str(a.id)].updated_at > a.updated_at for a in answers)
+
+
 def _statements(captured) -> tuple[list[str], list[str]]:
     sqls = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
     return [sql.split()[0].upper() for sql in sqls], sqls
