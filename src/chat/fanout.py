@@ -52,9 +52,13 @@ def conversation_group(owner_id, conversation_id) -> str:
     return f"chat.{owner_id}.{conversation_id}"
 
 
+# Stop groups (with Redis, one pattern subscription per process hears them all: RedisHub).
+STOP_GROUPS = "chat.stop."
+
+
 def stop_group(owner_id, conversation_id) -> str:
     """Joined by the task of a running answer, wherever it runs."""
-    return f"chat.stop.{owner_id}.{conversation_id}"
+    return f"{STOP_GROUPS}{owner_id}.{conversation_id}"
 
 
 def publish(owner_id, conversation_id, *frames: dict) -> Awaitable[None]:
@@ -148,6 +152,7 @@ class RedisHub(LocalHub):
         self.redis = redis.from_url(url)
         self.pubsub = self.redis.pubsub()
         self.live: dict[str, asyncio.Future] = {}  # group -> resolved once Redis confirmed it
+        self.stops_live: asyncio.Future | None = None  # the stop groups' pattern, once confirmed
         self.reader: asyncio.Task | None = None
         # One (UN)SUBSCRIBE at a time: redis-py's PubSub opens its connection on first use, and
         # two callers racing there each open one; the commands sent on the one it forgets are
@@ -235,6 +240,14 @@ class RedisHub(LocalHub):
 
     async def subscribe(self, group: str, deliver: Deliver) -> None:
         await super().subscribe(group, deliver)
+        if group.startswith(STOP_GROUPS):
+            # Every stop group, for all answers of the process, through one PSUBSCRIBE made once:
+            # an answer's own SUBSCRIBE is confirmed only behind every frame the subscriber has
+            # yet to read, and each send waited for it before its answer could be shown
+            # (milliseconds at L2, seconds at L3). Stop requests are rare, so every process
+            # hearing all of them costs nothing.
+            await self._hear_stops()
+            return
         confirmed = self.live.get(group)
         if confirmed is None:
             confirmed = self.live[group] = asyncio.get_running_loop().create_future()
@@ -249,6 +262,19 @@ class RedisHub(LocalHub):
                 self.reader = detached(self._read(), name="fanout-reader")
         # Frames published after the confirmation reach us: the caller reads state after this.
         await asyncio.wait_for(asyncio.shield(confirmed), timeout=10)
+
+    async def _hear_stops(self) -> None:
+        if self.stops_live is None:
+            self.stops_live = asyncio.get_running_loop().create_future()
+            try:
+                async with self.commands:
+                    await self.pubsub.psubscribe(_glob_escaped(self.prefix + STOP_GROUPS) + "*")
+            except BaseException:
+                self.stops_live = None
+                raise
+            if self.reader is None or self.reader.done():
+                self.reader = detached(self._read(), name="fanout-reader")
+        await asyncio.wait_for(asyncio.shield(self.stops_live), timeout=10)
 
     async def unsubscribe(self, group: str, deliver: Deliver) -> None:
         await super().unsubscribe(group, deliver)
@@ -270,10 +296,17 @@ class RedisHub(LocalHub):
             if not isinstance(response, list) or len(response) < 3:
                 continue  # nothing within a second, or a PONG
             kind, channel = response[0], response[1]
+            if kind == b"psubscribe":  # (its channel is the pattern, escaped)
+                await self.pubsub.handle_message(response)
+                if self.stops_live is not None and not self.stops_live.done():
+                    self.stops_live.set_result(None)
+                continue
+            if kind == b"pmessage":  # [kind, pattern, channel, text]: a stop group's
+                channel, response = response[2], response[1:]
             if not channel.startswith(self._prefix_bytes):
                 continue
             group = channel[len(self._prefix_bytes):].decode()
-            if kind == b"message":
+            if kind in (b"message", b"pmessage"):
                 await self.deliver(group, response[2].decode())
                 continue
             await self.pubsub.handle_message(response)  # (un)subscribed: redis-py's bookkeeping
@@ -292,6 +325,11 @@ class RedisHub(LocalHub):
         if connection is not None and connection.is_connected:
             return await connection.read_response(timeout=math.inf, push_request=True)
         return await self.pubsub.parse_response(block=False, timeout=1.0)
+
+
+def _glob_escaped(text: str) -> str:
+    """`text` matched literally in a Redis pattern (CHAT_REDIS_PREFIX may hold * ? [ ])."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 # KEYS the running index, then content, reasoning, meta of each answer record in turn.

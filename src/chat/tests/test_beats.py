@@ -144,8 +144,9 @@ async def test_an_answer_keeps_beating_until_its_final_save_is_done(chat_layer, 
 
 
 async def test_an_answer_is_beaten_while_its_stop_listener_subscribes(chat_layer, settings, llm, alice, monkeypatch):
-    """On a saturated process Redis confirms a SUBSCRIBE only after every message the
-    subscriber has yet to read: the answer, its live state started, is beaten meanwhile."""
+    """On a saturated process Redis confirms a subscription only after every message the
+    subscriber has yet to read (a process's first answer waits for its stop groups' pattern):
+    the answer, its live state started, is beaten meanwhile."""
     from chat import fanout, state
 
     if chat_layer != "redis":
@@ -159,7 +160,7 @@ async def test_an_answer_is_beaten_while_its_stop_listener_subscribes(chat_layer
         started.append(message_id)
 
     async def slowly(group, handler):
-        if group.startswith("chat.stop."):
+        if group.startswith(fanout.STOP_GROUPS):
             await asyncio.sleep(2.5)  # behind the subscriber's backlog
         return await subscribe(group, handler)
 

@@ -219,6 +219,46 @@ async def test_the_subscriber_comes_back_after_redis_drops_its_connection(hub):
     assert received[0] == "before" and all(text.startswith("after") for text in received[1:])
 
 
+async def test_stop_groups_are_heard_through_one_pattern_subscription_made_once():
+    """An answer's stop listener costs no SUBSCRIBE (confirmed only behind every frame the
+    subscriber has yet to read): one PSUBSCRIBE per process hears every stop group, each
+    stop reaches only its answer's listener, and the prefix is matched literally."""
+    import redis.asyncio as redis
+
+    if not redis_available():
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    prefix = f"test-[{uuid.uuid4().hex[:6]}]*?"
+    hub, admin = RedisHub(REDIS_URL, prefix), redis.from_url(REDIS_URL)
+    heard: dict[str, list[str]] = {"a": [], "b": []}
+
+    def listener(name):
+        async def deliver(text):
+            heard[name].append(text)
+        return deliver
+
+    a, b = listener("a"), listener("b")
+    try:
+        patterns = await admin.pubsub_numpat()
+        await asyncio.wait_for(hub.subscribe(fanout.stop_group(1, "a"), a), 10)
+        await asyncio.wait_for(hub.subscribe(fanout.stop_group(1, "b"), b), 10)
+        assert await admin.pubsub_numpat() == patterns + 1
+        assert await admin.pubsub_numsub(hub.prefix + fanout.stop_group(1, "a")) == [
+            ((hub.prefix + fanout.stop_group(1, "a")).encode(), 0)]
+        # (Unescaped, the pattern would miss the hub's own channels and match this one.)
+        await admin.publish(f"test-{prefix[6]}xy:frames:{fanout.stop_group(1, 'a')}", "not ours")
+        await hub.publish(fanout.stop_group(1, "a"), fanout.STOP)
+        await wait_for(lambda: heard["a"] == [fanout.STOP])
+        await hub.unsubscribe(fanout.stop_group(1, "a"), a)
+        await hub.publish(fanout.stop_group(1, "a"), "after it left")
+        await hub.publish(fanout.stop_group(1, "b"), fanout.STOP)
+        await wait_for(lambda: heard["b"] == [fanout.STOP])
+        assert heard == {"a": [fanout.STOP], "b": [fanout.STOP]}
+        assert await admin.pubsub_numpat() == patterns + 1  # kept for the process's next answers
+    finally:
+        await hub.aclose()
+        await admin.aclose()
+
+
 async def test_the_publisher_connects_again_after_redis_drops_its_connection_or_forgets_the_script(hub):
     """Script calls go on a connection of the hub's own: when Redis drops it, the call that
     met it fails (no resend: it may have run) and the next one connects again; a Redis that
