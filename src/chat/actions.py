@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from llm import catalogue
+from serving.connections import orm_call
 
 from . import choices, fanout, hooks, protocol, recovery, selectors, services
 from .generation import Answer, accepting, launch, running_here
@@ -105,8 +106,8 @@ async def snapshot(owner_id, conversation_id) -> dict:
     store = get_store()
 
     async def read():
-        conversation, messages = await database_sync_to_async(selectors.conversation_with_messages)(
-            owner_id=owner_id, conversation_id=conversation_id
+        conversation, messages = await orm_call(
+            selectors.conversation_with_messages, owner_id=owner_id, conversation_id=conversation_id
         )
         lives = {m.id: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
         return conversation, messages, lives

@@ -14,10 +14,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from llm import Chunk, Provider, UpstreamError, Usage
+from serving.connections import orm_call
 
 from . import beats, fanout, partials, protocol, services, signals
 from .models import Message
@@ -282,8 +282,8 @@ class Answer:
         content, reasoning, seq = self.text_so_far()
         if self.status == Message.Status.ERROR and not content and not self.error:
             self.error = "The model returned nothing."
-        answer = await database_sync_to_async(services.answer_finish)(
-            answer_id=self.id, status=self.status, content=content, reasoning=reasoning,
+        answer = await orm_call(
+            services.answer_finish, answer_id=self.id, status=self.status, content=content, reasoning=reasoning,
             seq=seq, error=self.error, usage=self.usage,
         )
         await self._quietly(get_store().drop(self.id))

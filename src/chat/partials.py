@@ -8,8 +8,9 @@ answer's final save cannot overwrite it.
 """
 import logging
 
-from channels.db import database_sync_to_async
 from django.conf import settings
+
+from serving.connections import orm_call
 
 from . import services
 from .tasks import EveryAnswer, per_loop
@@ -36,7 +37,7 @@ class PartialSaver(EveryAnswer):
                 answer.saved_seq = seq
         if rows:
             try:
-                await database_sync_to_async(services.answers_save_partial)(rows=rows)
+                await orm_call(services.answers_save_partial, rows=rows)
             except Exception as exc:  # the final save still comes; the next tick retries
                 log.warning("partial save of %d answer(s) failed: %s", len(rows), exc)
                 for answer_id, *_ in rows:

@@ -8,10 +8,10 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.sessions import session_user_id
+from serving.connections import orm_call
 from llm import catalogue, tokens
 
 from . import choices, fanout, hooks, protocol, selectors, services, titles
@@ -175,8 +175,8 @@ async def _look(*, user, conversation_id, send: protocol.MessageSend, check_sess
     """The send's refusals that cost nothing: its first hop, and what follows from it. A
     repeat comes back as its Opened; else the look, whether answers were marked streaming
     (all of them ended), and the Guess."""
-    earlier, streaming, look, guess = await database_sync_to_async(_before_send)(
-        check_session=check_session, session_key=session_key, user=user, conversation_id=conversation_id,
+    earlier, streaming, look, guess = await orm_call(
+        _before_send, check_session=check_session, session_key=session_key, user=user, conversation_id=conversation_id,
         send=send, known_empty=known_empty,
     )
     if earlier is not None:
@@ -184,8 +184,8 @@ async def _look(*, user, conversation_id, send: protocol.MessageSend, check_sess
     if await still_running(user.pk, streaming):
         # The answer running may be this very send's, committed by another process since we
         # looked (a client sends again after a reconnect): a repeat then, not busy.
-        if send.client_id is not None and (earlier := await database_sync_to_async(_earlier_send)(
-                conversation_id=conversation_id, client_id=send.client_id)) is not None:
+        if send.client_id is not None and (earlier := await orm_call(
+                _earlier_send, conversation_id=conversation_id, client_id=send.client_id)) is not None:
             return _repeat(user, earlier)
         raise busy(send.client_id)
     try:
@@ -258,8 +258,8 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
             answer.context, answer.provider = guess.context, asking["provider"]
             answer.temperature = asking["temperature"]
             answer.ask_early()
-        opened, context, guessed = await database_sync_to_async(_open_send)(
-            user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
+        opened, context, guessed = await orm_call(
+            _open_send, user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
             look=None if streaming else look, guess=guess)  # (answers repaired since the look: its text is older)
     except BaseException as exc:
         await answer.unask()
