@@ -274,7 +274,8 @@ class RedisHub(LocalHub):
                 raise
             if self.reader is None or self.reader.done():
                 self.reader = detached(self._read(), name="fanout-reader")
-        await asyncio.wait_for(asyncio.shield(self.stops_live), timeout=10)
+        if not self.stops_live.done():  # (else no wait: wait_for costs turns of the loop even then)
+            await asyncio.wait_for(asyncio.shield(self.stops_live), timeout=10)
 
     async def unsubscribe(self, group: str, deliver: Deliver) -> None:
         await super().unsubscribe(group, deliver)
