@@ -86,6 +86,13 @@ def publish_deltas(owner_id, conversation_id, message_id: str, first_seq: int,
                                   segments, first_seq + len(segments) - 1, frames)
 
 
+def start_live(message_id: str) -> Awaitable[None]:
+    """Start an answer's live state (chat.state): with Redis, queued at the call in the
+    same script calls as frames, so its keys exist before any frame queued after it
+    (the answer's `message.created`) goes out."""
+    return get_hub().start_live(message_id)
+
+
 async def request_stop(owner_id, conversation_id) -> None:
     await get_hub().publish(stop_group(owner_id, conversation_id), STOP)
 
@@ -119,6 +126,9 @@ class LocalHub:
         await state.get_store().append(message_id, segments, seq)
         for text in frames:
             await self.deliver(group, text)
+
+    async def start_live(self, message_id: str) -> None:
+        await state.get_store().start(message_id)
 
     async def deliver(self, group: str, text: str) -> None:
         for deliver in tuple(self.listeners.get(group, ())):
@@ -179,6 +189,11 @@ class RedisHub(LocalHub):
         for text in frames:
             args += [self.prefix + group, text]
         return self._queue(list(state.answer_keys(message_id)), args)
+
+    def start_live(self, message_id: str) -> asyncio.Future:
+        """Queued at the call (see start_live()): one record of the next script call, not a
+        MULTI of its own through redis-py, which cost a send several turns of the loop."""
+        return self._queue(list(state.answer_keys(message_id)), ["s", message_id])
 
     def _queue(self, keys: list, args: list) -> asyncio.Future:
         done = asyncio.get_running_loop().create_future()
@@ -335,8 +350,9 @@ def _glob_escaped(text: str) -> str:
 
 # KEYS the running index, then content, reasoning, meta of each answer record in turn.
 # ARGV now, ttl, then records: "a", message id, seq, n, n x (part, text), m, m x (channel,
-# frame) - fold an answer's text into its live state, then publish its frames; or "p",
-# channel, frame - publish. The state is written before its frames go out (see chat.state).
+# frame) - fold an answer's text into its live state, then publish its frames; "s", message
+# id - start an answer's live state (as RedisStore.start); or "p", channel, frame - publish.
+# The state is written before its frames go out (see chat.state).
 _SEND = """
 local now, ttl = ARGV[1], ARGV[2]
 local i, k = 3, 2
@@ -358,6 +374,14 @@ while i <= #ARGV do
       redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
       i = i + 2
     end
+  elseif ARGV[i] == 's' then
+    redis.call('SET', KEYS[k], '', 'EX', ttl)
+    redis.call('SET', KEYS[k + 1], '', 'EX', ttl)
+    redis.call('HSET', KEYS[k + 2], 'seq', 0, 'beat', now)
+    redis.call('EXPIRE', KEYS[k + 2], ttl)
+    redis.call('ZADD', KEYS[1], now, ARGV[i + 1])
+    k = k + 3
+    i = i + 2
   else
     redis.call('PUBLISH', ARGV[i + 1], ARGV[i + 2])
     i = i + 3

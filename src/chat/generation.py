@@ -82,15 +82,16 @@ class Answer:
             return
         group = fanout.stop_group(self.owner_id, self.conversation_id)
         # Beaten from the start (a beat finds nothing before state.start): its first beat
-        # ages from state.start on, and on a saturated process the stop listener's SUBSCRIBE
-        # (confirmed behind every message the subscriber has yet to read) and then the send's
-        # transaction may each wait longer than CHAT_STALE_AFTER before the answer runs: a
+        # ages from state.start on, and on a saturated process the stop listener (the first
+        # answer of a process waits for its stop groups' PSUBSCRIBE, confirmed behind every
+        # message the subscriber has yet to read) and then the send's transaction may each
+        # wait longer than CHAT_STALE_AFTER before the answer runs: a
         # reaper (this process's own too, since it does not run here yet) would take it for
         # an answer of a dead process.
         beats.beater().track(self)
-        # Both at once: each is a Redis round trip, and a send waits for them.
+        # Both at once: each may be a Redis round trip, and a send waits for them.
         started, listening = await asyncio.gather(
-            get_store().start(self.id), fanout.subscribe(group, self._on_stop), return_exceptions=True
+            fanout.start_live(self.id), fanout.subscribe(group, self._on_stop), return_exceptions=True
         )
         for failure in (started, listening):
             if isinstance(failure, BaseException):

@@ -125,13 +125,11 @@ class RedisStore:
         return answer_keys(message_id)
 
     async def start(self, message_id: str) -> None:
-        content, reasoning, meta = self._keys(message_id)
-        now = time.time()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(content, "", ex=KEY_TTL).set(reasoning, "", ex=KEY_TTL)
-            pipe.hset(meta, mapping={"seq": 0, "beat": now}).expire(meta, KEY_TTL)
-            pipe.zadd(running_key(), {message_id: now})
-            await pipe.execute()
+        # In the script calls that carry frames (fanout.RedisHub.start_live), so a start is
+        # ordered before the frames queued after it.
+        from . import fanout
+
+        await fanout.get_hub().start_live(message_id)
 
     # No append here: with Redis an answer's text is folded into its keys by the same
     # script call that publishes its frames (fanout.RedisHub), one call per loop turn.

@@ -147,16 +147,16 @@ async def test_an_answer_is_beaten_while_its_stop_listener_subscribes(chat_layer
     """On a saturated process Redis confirms a subscription only after every message the
     subscriber has yet to read (a process's first answer waits for its stop groups' pattern):
     the answer, its live state started, is beaten meanwhile."""
-    from chat import fanout, state
+    from chat import fanout
 
     if chat_layer != "redis":
         pytest.skip("the reapers of other processes run with Redis only")
     settings.CHAT_STALE_AFTER = 1.2
     subscribe, started = fanout.subscribe, []
-    start = state.RedisStore.start
+    start = fanout.start_live
 
-    async def noting(self, message_id):
-        await start(self, message_id)
+    async def noting(message_id):
+        await start(message_id)
         started.append(message_id)
 
     async def slowly(group, handler):
@@ -164,7 +164,7 @@ async def test_an_answer_is_beaten_while_its_stop_listener_subscribes(chat_layer
             await asyncio.sleep(2.5)  # behind the subscriber's backlog
         return await subscribe(group, handler)
 
-    monkeypatch.setattr(state.RedisStore, "start", noting)
+    monkeypatch.setattr(fanout, "start_live", noting)
     monkeypatch.setattr(fanout, "subscribe", slowly)
     llm.enqueue(Scenario.words("one two three"))
     socket, _ = await open_chat(alice, uuid.uuid4())

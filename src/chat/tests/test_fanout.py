@@ -85,6 +85,33 @@ async def test_frames_take_their_place_in_line_when_published_not_when_awaited(c
         await fanout.unsubscribe(group, deliver)
 
 
+async def test_an_answers_live_state_starts_in_line_with_the_frames_queued_after_it(chat_layer):
+    """With Redis the start goes in the script calls that carry frames: a frame queued after
+    it, before the start was awaited, finds the live state there, and both share one call
+    (a MULTI of its own had cost each send several turns of the loop)."""
+    if chat_layer != "redis":
+        pytest.skip("queued with the frames with Redis only (in memory the start is awaited first)")
+    owner, conversation, answer_id = 1, uuid.uuid4(), str(uuid.uuid4())
+    group, store, found = fanout.conversation_group(owner, conversation), get_store(), []
+
+    async def deliver(text):
+        found.append(await store.get(answer_id))
+
+    await fanout.subscribe(group, deliver)
+    calls = count_script_calls()
+    try:
+        started = fanout.start_live(answer_id)
+        announced = fanout.publish(owner, conversation, {"type": "message.created"})
+        await asyncio.gather(started, announced)
+        await wait_for(lambda: found)
+        assert found[0] is not None and (found[0].content, found[0].seq) == ("", 0)
+        assert answer_id in await store.stale(-60)  # in the index of running answers
+        assert calls["n"] == 1
+    finally:
+        await fanout.unsubscribe(group, deliver)
+        await store.drop(answer_id)
+
+
 async def test_frames_published_together_arrive_in_their_order(chat_layer):
     group = fanout.conversation_group(1, uuid.uuid4())
     got = []
@@ -140,9 +167,9 @@ def count_script_calls():
         return None
     calls, send = {"n": 0}, hub._run_send
 
-    async def counted(*args):
-        calls["n"] += 1
-        return await send(*args)
+    async def counted(*args, **again):  # (again: loaded=True, the same call after a NOSCRIPT)
+        calls["n"] += 0 if again else 1
+        return await send(*args, **again)
 
     hub._run_send = counted
     return calls
@@ -302,10 +329,11 @@ async def test_while_redis_is_slow_an_answer_has_one_batch_on_its_way_and_its_to
     hub = fanout.get_hub()
     send, in_flight = hub._run_send, []
 
-    async def slow(keys, args):
-        in_flight.append(sum(1 for arg in args if arg == "a"))  # delta records in this call
-        await asyncio.sleep(0.05)
-        return await send(keys, args)
+    async def slow(keys, args, **again):  # (again: loaded=True, the same call after a NOSCRIPT)
+        if not again:
+            in_flight.append(sum(1 for arg in args if arg == "a"))  # delta records in this call
+            await asyncio.sleep(0.05)
+        return await send(keys, args, **again)
 
     words = " ".join(f"w{n}" for n in range(150))
     llm.enqueue(Scenario.words(words, delay=0.002))  # 150 tokens in about 0.3 s
