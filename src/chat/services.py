@@ -389,30 +389,22 @@ def answers_save_partial(*, rows: list[tuple[str, str, str, int]]) -> None:
             )
 
 
-def _message_update(names: list[str], *, streaming_only=False, returning=False) -> tuple[str, list]:
-    """A parameterized UPDATE of one message's `names` by id (and only while it streams),
-    optionally RETURNING the row as stored (PostgreSQL, and SQLite since 3.35): the SQL, and
-    the fields its parameters are for, in order."""
-    meta, qn = Message._meta, connection.ops.quote_name
-    fields = [meta.get_field(name) for name in names]
-    where = [meta.pk] + ([meta.get_field("status")] if streaming_only else [])
-    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
-           f"WHERE {' AND '.join(f'{qn(f.column)} = %s' for f in where)}")
-    if returning:
-        sql += f" RETURNING {', '.join(qn(f.column) for f in meta.concrete_fields)}"
-    return sql, fields + where
-
-
 def _db_values(fields: list, values) -> list:
     return [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
 
 
 def _update_returning(message_id, values: dict, *, streaming_only=False) -> Message | None:
-    """UPDATE one message (only while it streams, if asked) and return it as stored, in one
-    statement; None when no row matched."""
-    sql, fields = _message_update(list(values), streaming_only=streaming_only, returning=True)
+    """UPDATE one message's `values` by id (only while it streams, if asked) and return it
+    as stored, in one statement (RETURNING: PostgreSQL, and SQLite since 3.35); None when no
+    row matched."""
+    meta, qn = Message._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in values]
+    where = [meta.pk] + ([meta.get_field("status")] if streaming_only else [])
+    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
+           f"WHERE {' AND '.join(f'{qn(f.column)} = %s' for f in where)} "
+           f"RETURNING {', '.join(qn(f.column) for f in meta.concrete_fields)}")
     # (zip() in _db_values leaves the status out when the UPDATE does not ask for it)
-    params = _db_values(fields, [*values.values(), message_id, Message.Status.STREAMING])
+    params = _db_values(fields + where, [*values.values(), message_id, Message.Status.STREAMING])
     return next(iter(Message.objects.raw(sql, params)), None)
 
 
