@@ -351,7 +351,7 @@ def _glob_escaped(text: str) -> str:
 # KEYS the running index, then content, reasoning, meta of each answer record in turn.
 # ARGV now, ttl, then records: "a", message id, seq, n, n x (part, text), m, m x (channel,
 # frame) - fold an answer's text into its live state, then publish its frames; "s", message
-# id - start an answer's live state (as RedisStore.start); or "p", channel, frame - publish.
+# id - start an answer's live state (as MemoryStore.start); or "p", channel, frame - publish.
 # The state is written before its frames go out (see chat.state).
 _SEND = """
 local now, ttl = ARGV[1], ARGV[2]

@@ -124,15 +124,9 @@ class RedisStore:
     def _keys(message_id: str) -> tuple[str, str, str]:
         return answer_keys(message_id)
 
-    async def start(self, message_id: str) -> None:
-        # In the script calls that carry frames (fanout.RedisHub.start_live), so a start is
-        # ordered before the frames queued after it.
-        from . import fanout
-
-        await fanout.get_hub().start_live(message_id)
-
-    # No append here: with Redis an answer's text is folded into its keys by the same
-    # script call that publishes its frames (fanout.RedisHub), one call per loop turn.
+    # No start and no append here: with Redis an answer's live state is started, and its text
+    # folded into its keys, by the script calls that publish frames (fanout.RedisHub), one
+    # call per loop turn, in line with the frames queued around them.
 
     async def stale(self, older_than: float) -> list[str]:
         """Ids of answers, on any process, whose last beat is older than `older_than` s.

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from chat import fanout
 from chat.state import beat_with, get_store
 from tests.fake_upstream import Scenario
 
@@ -34,8 +35,8 @@ async def test_an_answer_waiting_on_its_model_keeps_beating(chat_layer, settings
 
 async def test_a_beat_does_not_bring_back_an_answer_that_ended(chat_layer, settings):
     store, ended, running = get_store(), str(uuid.uuid4()), str(uuid.uuid4())
-    await store.start(ended)
-    await store.start(running)
+    await fanout.start_live(ended)
+    await fanout.start_live(running)
     await store.drop(ended)
     if chat_layer == "redis":  # beaten from a thread (chat.beats.BeatThread)
         import redis
@@ -147,8 +148,6 @@ async def test_an_answer_is_beaten_while_its_stop_listener_subscribes(chat_layer
     """On a saturated process Redis confirms a subscription only after every message the
     subscriber has yet to read (a process's first answer waits for its stop groups' pattern):
     the answer, its live state started, is beaten meanwhile."""
-    from chat import fanout
-
     if chat_layer != "redis":
         pytest.skip("the reapers of other processes run with Redis only")
     settings.CHAT_STALE_AFTER = 1.2

@@ -37,7 +37,7 @@ async def test_answers_publishing_at_once_reach_their_listeners_whole_in_order_s
         group = fanout.conversation_group(owner, conversation)
         listeners[group] = listener(answer_id)
         await fanout.subscribe(group, listeners[group])
-        await store.start(answer_id)
+        await fanout.start_live(answer_id)
     calls = count_script_calls()
 
     async def answer(owner, conversation, answer_id):
