@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.sessions import session_user_id
-from serving.connections import orm_call
 from llm import catalogue, tokens
+from serving.connections import orm_call
 
 from . import choices, fanout, hooks, protocol, selectors, services, titles
 from .actions import (answering, busy, check_rate, end_unstarted, give_back_rate, shutting_down, still_running,
@@ -254,9 +254,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     try:
         if early:
             _asked_early += 1
-            asking = answering(guess.model, guess.temperature)
-            answer.context, answer.provider = guess.context, asking["provider"]
-            answer.temperature = asking["temperature"]
+            _ask_with(answer, guess.context, guess.model, guess.temperature)
             answer.ask_early()
         opened, context, guessed = await orm_call(
             _open_send, user=user, conversation_id=conversation_id, send=send, answer_id=answer.id,
@@ -281,8 +279,7 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
         await end_unstarted(answer)
         raise
     try:
-        asking = answering(opened.answer.model, opened.conversation.temperature)
-        answer.context, answer.provider, answer.temperature = context, asking["provider"], asking["temperature"]
+        _ask_with(answer, context, opened.answer.model, opened.conversation.temperature)
         frames = [protocol.message_created_frame(opened.user_message), protocol.message_created_frame(opened.answer)]
         if opened.conversation_created or opened.titled or opened.resettled:
             frames.insert(0, protocol.conversation_updated_frame(opened.conversation))
@@ -298,6 +295,12 @@ async def send_message(*, user, conversation_id, send: protocol.MessageSend,
     if opened.conversation_created and settings.CHAT_TITLES_BY_MODEL:  # the first answer: its model titles the chat
         titles.title_after(answer, question=send.content)
     return opened
+
+
+def _ask_with(answer: Answer, context: list[tuple[str, str]], model: str, temperature: float | None) -> None:
+    """Set what `answer` asks upstream: its context, its model's provider and temperature."""
+    asking = answering(model, temperature)
+    answer.context, answer.provider, answer.temperature = context, asking["provider"], asking["temperature"]
 
 
 def no_such_parent(client_id: str | None = None) -> ProtocolError:
