@@ -81,8 +81,8 @@ class Answer:
         if self.stop_group is not None:
             return
         group = fanout.stop_group(self.owner_id, self.conversation_id)
-        # Beaten from the start (a beat finds nothing before state.start): its first beat
-        # ages from state.start on, and on a saturated process the stop listener (the first
+        # Beaten from the start (a beat finds nothing before fanout.start_live): its first beat
+        # ages from fanout.start_live on, and on a saturated process the stop listener (the first
         # answer of a process waits for its stop groups' PSUBSCRIBE, confirmed behind every
         # message the subscriber has yet to read) and then the send's transaction may each
         # wait longer than CHAT_STALE_AFTER before the answer runs: a
