@@ -138,7 +138,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif isinstance(frame, protocol.BranchSwitch):
             await actions.switch_branch(user=user, conversation_id=self.conversation_id, message_id=frame.message_id)
         elif isinstance(frame, protocol.ConversationSync):
-            self.held = []
+            # Frames this socket got that the live state may not hold yet come again after
+            # the snapshot, which might otherwise end before them (fanout.in_flight).
+            self.held = fanout.in_flight(self.group)
             await self.send_snapshot(user)
 
     async def send_frame(self, frame: dict):

@@ -23,14 +23,23 @@ its event loop (RedisHub.flush): the deltas of all its answers, each with its li
 append (chat.state), and any other frame. At 60 answers the Redis client's cost per
 command was a quarter of the process's CPU; a batch costs one command, however many
 frames it holds, and an idle process still sends a lone frame at once.
+
+The listeners of the publishing process get its frames at once, in memory, not back from
+Redis (RedisHub.landing): the round trip and the subscriber's read had been half of the
+deployed shape's token -> frame delay at L2. Its subscriber skips its own frames, which
+carry its origin. Such a frame can reach a socket before Redis holds its text, so a
+listener that joins, or a socket that syncs, first gets the frames still on their way
+there: its snapshot, read after, then lacks none of what it missed.
 """
 import asyncio
 import contextlib
 import hashlib
 import logging
 import math
+import secrets
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import hiredis
@@ -106,6 +115,12 @@ async def unsubscribe(group: str, deliver: Deliver) -> None:
     await get_hub().unsubscribe(group, deliver)
 
 
+def in_flight(group: str) -> list[str]:
+    """Frames this process's listeners of `group` got whose text the live state may not hold
+    yet (with Redis); a listener reading a snapshot again takes these as arrived after it."""
+    return get_hub().in_flight(group)
+
+
 class LocalHub:
     """The listeners of this process, by group; frames published here reach only them."""
 
@@ -147,11 +162,26 @@ class LocalHub:
         if not listeners:
             self.listeners.pop(group, None)
 
+    def in_flight(self, group: str) -> list[str]:
+        return []  # in memory, the live state holds a frame's text before it is delivered
+
+
+class _Here:
+    """The frames of one publish call, for this process's listeners (RedisHub.landing)."""
+
+    __slots__ = ("group", "texts", "numbers", "settled")
+
+    def __init__(self, group: str, texts):
+        self.group, self.texts = group, texts
+        self.numbers: list[int] = []  # in RedisHub.landing while their script call is out
+        self.settled = False  # the script call returned (or failed)
+
 
 class RedisHub(LocalHub):
     """LocalHub across processes: PUBLISH to Redis, one subscriber connection per process."""
 
     BATCH = 500  # records per script call, so one call never holds Redis for long
+    ORIGIN = 16  # characters of the origin each published frame begins with
 
     def __init__(self, url: str, prefix: str):
         super().__init__()
@@ -169,15 +199,25 @@ class RedisHub(LocalHub):
         # never confirmed (a fresh process's first sockets then timed out after 10 s).
         self.commands = asyncio.Lock()
         self.sender_connection = None  # the script calls' own connection (_run_send)
-        self.outbox: list[tuple[list, list, asyncio.Future]] = []  # (keys, args, done) in order
+        self.outbox: list[tuple[list, list, asyncio.Future, _Here | None]] = []  # in order
         self.sender: asyncio.Task | None = None
+        # What this process publishes reaches its own listeners from memory (_deliver_here), in
+        # the order published; its subscriber skips it when Redis sends it back.
+        self.origin = secrets.token_hex(self.ORIGIN // 2)
+        self._origin_bytes = self.origin.encode()
+        self.here: deque[_Here] = deque()  # not yet delivered here
+        self.deliverer: asyncio.Task | None = None
+        # group -> {number: frame} delivered here whose script call has not returned: Redis
+        # may not hold their text yet, so a listener joining now gets them first (subscribe).
+        self.landing: dict[str, dict[int, str]] = {}
+        self.numbered = 0
 
     def publish(self, group: str, *texts: str) -> asyncio.Future:
         """Queued at the call (see publish())."""
         args = []
         for text in texts:
-            args += ["p", self.prefix + group, text]
-        return self._queue([], args)
+            args += ["p", self.prefix + group, self.origin + text]
+        return self._queue([], args, group, texts)
 
     def publish_live(self, group: str, message_id: str, segments: list[tuple[str, str]], seq: int,
                      frames: list[str]) -> asyncio.Future:
@@ -187,38 +227,74 @@ class RedisHub(LocalHub):
             args += [part, text]
         args.append(len(frames))
         for text in frames:
-            args += [self.prefix + group, text]
-        return self._queue(list(state.answer_keys(message_id)), args)
+            args += [self.prefix + group, self.origin + text]
+        return self._queue(list(state.answer_keys(message_id)), args, group, frames)
 
     def start_live(self, message_id: str) -> asyncio.Future:
         """Queued at the call (see start_live()): one record of the next script call, not a
         MULTI of its own through redis-py, which cost a send several turns of the loop."""
         return self._queue(list(state.answer_keys(message_id)), ["s", message_id])
 
-    def _queue(self, keys: list, args: list) -> asyncio.Future:
+    def _queue(self, keys: list, args: list, group: str | None = None, texts=()) -> asyncio.Future:
         done = asyncio.get_running_loop().create_future()
-        self.outbox.append((keys, args, done))
+        here = None
+        if texts:
+            here = _Here(group, texts)
+            self.here.append(here)
+            if self.deliverer is None or self.deliverer.done():
+                self.deliverer = detached(self._deliver_here(), name="fanout-here")
+        self.outbox.append((keys, args, done, here))
         if self.sender is None or self.sender.done():
             # Runs on the next loop turn: what other tasks queue meanwhile goes in the same call.
             self.sender = detached(self.flush(), name="fanout-sender")
         return done
+
+    async def _deliver_here(self) -> None:
+        """This process's listeners get its frames in the order published, without waiting
+        for Redis; each is `landing` until its script call returned."""
+        while self.here:
+            here = self.here.popleft()
+            for text in here.texts:
+                if not here.settled:  # (else Redis holds it already)
+                    self.numbered += 1
+                    self.landing.setdefault(here.group, {})[self.numbered] = text
+                    here.numbers.append(self.numbered)
+                await self.deliver(here.group, text)
+
+    def _settle(self, here: _Here) -> None:
+        """Its script call returned or failed: a snapshot read from now on holds its text (or
+        never will), so a listener joining later need not get it first."""
+        here.settled = True
+        landing = self.landing.get(here.group)
+        if landing is not None:
+            for number in here.numbers:
+                landing.pop(number, None)
+            if not landing:
+                del self.landing[here.group]
+
+    def in_flight(self, group: str) -> list[str]:
+        return list(self.landing.get(group, {}).values())
 
     async def flush(self) -> None:
         """Send what is queued, one script call per BATCH records, in queue order."""
         while self.outbox:
             batch, self.outbox = self.outbox[:self.BATCH], self.outbox[self.BATCH:]
             keys, args = [state.running_key()], [repr(time.time()), state.KEY_TTL]
-            for record_keys, record_args, _ in batch:
+            for record_keys, record_args, _, _ in batch:
                 keys += record_keys
                 args += record_args
             try:
                 await self._run_send(keys, args)
             except Exception as exc:  # each waiting publisher learns of it (Redis away)
-                for _, _, done in batch:
+                for _, _, done, here in batch:
+                    if here is not None:
+                        self._settle(here)
                     if not done.done():
                         done.set_exception(exc)
             else:
-                for _, _, done in batch:
+                for _, _, done, here in batch:
+                    if here is not None:
+                        self._settle(here)
                     if not done.done():
                         done.set_result(None)
 
@@ -254,8 +330,10 @@ class RedisHub(LocalHub):
         await self.redis.aclose()
 
     async def subscribe(self, group: str, deliver: Deliver) -> None:
-        await super().subscribe(group, deliver)
         if group.startswith(STOP_GROUPS):
+            # (Not given the frames landing: a stop published before this answer listened was
+            # meant for an earlier one.)
+            await super().subscribe(group, deliver)
             # Every stop group, for all answers of the process, through one PSUBSCRIBE made once:
             # an answer's own SUBSCRIBE is confirmed only behind every frame the subscriber has
             # yet to read, and each send waited for it before its answer could be shown
@@ -263,6 +341,7 @@ class RedisHub(LocalHub):
             # hearing all of them costs nothing.
             await self._hear_stops()
             return
+        await self._join(group, deliver)
         confirmed = self.live.get(group)
         if confirmed is None:
             confirmed = self.live[group] = asyncio.get_running_loop().create_future()
@@ -277,6 +356,16 @@ class RedisHub(LocalHub):
                 self.reader = detached(self._read(), name="fanout-reader")
         # Frames published after the confirmation reach us: the caller reads state after this.
         await asyncio.wait_for(asyncio.shield(confirmed), timeout=10)
+
+    async def _join(self, group: str, deliver: Deliver) -> None:
+        """Listen to `group` here, first getting its frames delivered here that Redis may not
+        hold yet, so the snapshot the caller reads next lacks none of what it missed. (Those
+        delivered meanwhile are landing too, or else in Redis before that snapshot is read.)"""
+        given = 0
+        while fresh := [(n, text) for n, text in self.landing.get(group, {}).items() if n > given]:
+            for given, text in fresh:
+                await deliver(text)
+        await super().subscribe(group, deliver)  # (no turn of the loop between the last look and this)
 
     async def _hear_stops(self) -> None:
         if self.stops_live is None:
@@ -321,10 +410,12 @@ class RedisHub(LocalHub):
                 channel, response = response[2], response[1:]
             if not channel.startswith(self._prefix_bytes):
                 continue
-            group = channel[len(self._prefix_bytes):].decode()
             if kind in (b"message", b"pmessage"):
-                await self.deliver(group, response[2].decode())
+                text = response[2]
+                if not text.startswith(self._origin_bytes):  # (ours reached our listeners when published)
+                    await self.deliver(channel[len(self._prefix_bytes):].decode(), text[self.ORIGIN:].decode())
                 continue
+            group = channel[len(self._prefix_bytes):].decode()
             await self.pubsub.handle_message(response)  # (un)subscribed: redis-py's bookkeeping
             if kind == b"subscribe":
                 confirmed = self.live.get(group)

@@ -15,29 +15,48 @@ from conftest import REDIS_URL, redis_available
 ANSWERS, FRAMES = 40, 15
 
 
-async def test_answers_publishing_at_once_reach_their_listeners_whole_in_order_state_first(chat_layer):
-    """Each listener gets its answer's deltas in seq order, none missing, and the live state
-    it reads on receiving a delta already holds that delta (what snapshots rely on)."""
+@pytest.fixture
+async def elsewhere(chat_layer, settings):
+    """With Redis, the hub of another process (same prefix, its own origin), whose listeners
+    get frames published here only through Redis; None in memory."""
+    if chat_layer != "redis":
+        yield None
+        return
+    other = RedisHub(settings.REDIS_URL, settings.CHAT_REDIS_PREFIX)
+    yield other
+    await other.aclose()
+
+
+async def test_answers_publishing_at_once_reach_their_listeners_whole_in_order_state_first(chat_layer, elsewhere):
+    """Each listener gets its answer's deltas in seq order, each once, none missing. A
+    listener of another process (through Redis), or any listener in memory, finds the live
+    state holding a delta when the delta arrives: what snapshots there rely on. (Listeners
+    of the publishing process get frames before Redis holds them: see the next test.)"""
     store = get_store()
     answers = [(n, str(uuid.uuid4()), str(uuid.uuid4())) for n in range(ANSWERS)]  # owner, conversation, answer
     seen = {answer_id: [] for _, _, answer_id in answers}
+    seen_elsewhere = {answer_id: [] for _, _, answer_id in answers}
     behind = []
 
-    def listener(answer_id):
+    def listener(answer_id, seen, state_first):
         async def deliver(text):
             frame = json.loads(text)
             seen[answer_id].append((frame["seq"], frame["delta"]))
-            live = await store.get(answer_id)
-            if live is None or live.seq < frame["seq"]:
-                behind.append((answer_id, frame["seq"]))
+            if state_first:
+                live = await store.get(answer_id)
+                if live is None or live.seq < frame["seq"]:
+                    behind.append((answer_id, frame["seq"]))
         return deliver
 
-    listeners = {}
+    listeners = []
     for owner, conversation, answer_id in answers:
         group = fanout.conversation_group(owner, conversation)
-        listeners[group] = listener(answer_id)
-        await fanout.subscribe(group, listeners[group])
+        listeners.append((fanout.get_hub(), group, listener(answer_id, seen, elsewhere is None)))
+        if elsewhere is not None:
+            listeners.append((elsewhere, group, listener(answer_id, seen_elsewhere, True)))
         await fanout.start_live(answer_id)
+    for hub, group, deliver in listeners:
+        await hub.subscribe(group, deliver)
     calls = count_script_calls()
 
     async def answer(owner, conversation, answer_id):
@@ -45,20 +64,85 @@ async def test_answers_publishing_at_once_reach_their_listeners_whole_in_order_s
             await fanout.publish_deltas(owner, conversation, answer_id, seq, [("content", f" w{seq}")])
 
     await asyncio.gather(*(answer(*a) for a in answers))
-    await wait_for(lambda: all(len(frames) == FRAMES for frames in seen.values()))
+    everyone = [seen] if elsewhere is None else [seen, seen_elsewhere]
+    await wait_for(lambda: all(len(frames) >= FRAMES for got in everyone for frames in got.values()))
+    await asyncio.sleep(0.2)  # (a frame coming back from Redis to its own process would arrive twice)
     try:
         for _, _, answer_id in answers:
-            assert seen[answer_id] == [(seq, f" w{seq}") for seq in range(1, FRAMES + 1)]
+            for got in everyone:
+                assert got[answer_id] == [(seq, f" w{seq}") for seq in range(1, FRAMES + 1)]
             live = await store.get(answer_id)
             assert (live.content, live.seq) == ("".join(f" w{s}" for s in range(1, FRAMES + 1)), FRAMES)
         assert behind == []
         if calls is not None:  # Redis: frames of different answers shared script calls
             assert 0 < calls["n"] < ANSWERS * FRAMES / 4, calls
+            assert fanout.get_hub().landing == {}  # nothing left once every call returned
     finally:
-        for group, deliver in listeners.items():
-            await fanout.unsubscribe(group, deliver)
+        for hub, group, deliver in listeners:
+            await hub.unsubscribe(group, deliver)
         for _, _, answer_id in answers:
             await store.drop(answer_id)
+
+
+async def test_a_listener_joining_while_frames_are_on_their_way_to_redis_gets_them_before_its_snapshot(
+        chat_layer, elsewhere):
+    """Listeners of the publishing process get its frames before Redis holds their text. A
+    listener joining then (a socket connecting, an SSE stream) gets those first, so the
+    snapshot it reads next plus the frames it got add up to the whole answer; so does a
+    socket reading its snapshot again (fanout.in_flight)."""
+    if chat_layer != "redis":
+        pytest.skip("in memory the live state holds a frame before it is delivered")
+    hub, store = fanout.get_hub(), get_store()
+    owner, conversation, answer_id = 1, uuid.uuid4(), str(uuid.uuid4())
+    group = fanout.conversation_group(owner, conversation)
+    first, late, remote = [], [], []
+
+    listeners = []
+
+    def listener(got):
+        async def deliver(text):
+            got.append(json.loads(text)["seq"])
+        listeners.append(deliver)
+        return deliver
+
+    await fanout.start_live(answer_id)
+    await hub.subscribe(group, listener(first))
+    await elsewhere.subscribe(group, listener(remote))
+    send, held = hub._run_send, asyncio.Event()
+
+    async def held_back(keys, args, **again):  # (again: loaded=True, the same call after a NOSCRIPT)
+        await held.wait()
+        return await send(keys, args, **again)
+
+    hub._run_send = held_back
+    try:
+        sent = [fanout.publish_deltas(owner, conversation, answer_id, seq, [("content", f" w{seq}")])
+                for seq in (1, 2, 3)]
+        await wait_for(lambda: first == [1, 2, 3])  # here at once, Redis not asked yet
+        assert remote == [] and (await store.get(answer_id)).seq == 0
+        assert [json.loads(t)["seq"] for t in fanout.in_flight(group)] == [1, 2, 3]
+        await hub.subscribe(group, listener(late))
+        assert late == [1, 2, 3]  # before its snapshot, which does not hold them yet
+        snapshot = await store.get(answer_id)
+        assert snapshot.seq == 0
+        held.set()
+        await asyncio.gather(*sent)
+        await wait_for(lambda: remote == [1, 2, 3])
+        assert fanout.in_flight(group) == [] and hub.landing == {}
+        assert (await store.get(answer_id)).content == " w1 w2 w3"
+        after = []
+        await hub.subscribe(group, listener(after))  # Redis holds them now: nothing given first
+        await fanout.publish_deltas(owner, conversation, answer_id, 4, [("content", " w4")])
+        await wait_for(lambda: remote == [1, 2, 3, 4])
+        await asyncio.sleep(0.1)
+        assert (first, late, after) == ([1, 2, 3, 4], [1, 2, 3, 4], [4])
+    finally:
+        hub._run_send = send
+        held.set()  # (a failed assertion must not leave the hub's sender waiting)
+        for deliver in listeners:
+            await hub.unsubscribe(group, deliver)
+            await elsewhere.unsubscribe(group, deliver)
+        await store.drop(answer_id)
 
 
 async def test_frames_take_their_place_in_line_when_published_not_when_awaited(chat_layer):
@@ -131,33 +215,42 @@ async def test_frames_published_together_arrive_in_their_order(chat_layer):
         await fanout.unsubscribe(group, deliver)
 
 
-async def test_a_batch_that_redis_refuses_fails_every_publisher_in_it_and_the_next_batch_goes_out(chat_layer):
+async def test_a_batch_that_redis_refuses_fails_every_publisher_in_it_and_the_next_batch_goes_out(
+        chat_layer, elsewhere):
+    """Listeners here still get the frames (the answer goes on without Redis); those of other
+    processes miss them (a seq gap they repair), and the next batch goes out."""
     if chat_layer != "redis":
         pytest.skip("batches are sent to Redis only")
     hub = fanout.get_hub()
     good = hub._run_send
     group = fanout.conversation_group(1, uuid.uuid4())
-    got = []
+    here, there = [], []
 
-    async def deliver(text):
-        got.append(text)
+    def listener(got):
+        async def deliver(text):
+            got.append(text)
+        return deliver
 
     async def refuse(*_):
         raise ConnectionError("Redis is away")
 
-    await hub.subscribe(group, deliver)
+    mine, theirs = listener(here), listener(there)
+    await hub.subscribe(group, mine)
+    await elsewhere.subscribe(group, theirs)
     try:
         hub._run_send = refuse
         results = await asyncio.gather(*(hub.publish(group, f"lost {n}") for n in range(5)), return_exceptions=True)
         assert all(isinstance(r, ConnectionError) for r in results), results
-        assert hub.outbox == []
+        assert hub.outbox == [] and hub.landing == {}
         hub._run_send = good
         await hub.publish(group, "after")
-        await wait_for(lambda: got)
-        assert got == ["after"]
+        await wait_for(lambda: there)
+        assert there == ["after"]
+        assert here == [f"lost {n}" for n in range(5)] + ["after"]
     finally:
         hub._run_send = good
-        await hub.unsubscribe(group, deliver)
+        await hub.unsubscribe(group, mine)
+        await elsewhere.unsubscribe(group, theirs)
 
 
 def count_script_calls():
@@ -190,7 +283,16 @@ async def hub():
     await fresh.aclose()
 
 
-async def test_first_subscriptions_made_at_once_all_go_live(hub):
+@pytest.fixture
+async def other(hub):
+    """The hub of another process, with `hub`'s prefix: what it publishes reaches `hub`'s
+    listeners only through Redis (a hub's own frames reach them from memory)."""
+    fresh = RedisHub(REDIS_URL, hub.prefix.removesuffix(":frames:"))
+    yield fresh
+    await fresh.aclose()
+
+
+async def test_first_subscriptions_made_at_once_all_go_live(hub, other):
     received: dict[str, list[str]] = {}
 
     def listener(group):
@@ -202,14 +304,14 @@ async def test_first_subscriptions_made_at_once_all_go_live(hub):
     # Each returns once Redis confirmed its subscription (or fails after 10 s).
     await asyncio.wait_for(asyncio.gather(*(hub.subscribe(g, listener(g)) for g in groups)), 20)
     for group in groups:
-        await hub.publish(group, f"frame of {group}")
+        await other.publish(group, f"frame of {group}")
     async with asyncio.timeout(5):
         while len(received) < len(groups):
             await asyncio.sleep(0.01)
     assert received == {group: [f"frame of {group}"] for group in groups}
 
 
-async def test_the_subscriber_comes_back_after_redis_drops_its_connection(hub):
+async def test_the_subscriber_comes_back_after_redis_drops_its_connection(hub, other):
     """The reader reads the pub/sub connection directly; when Redis drops it, the hub connects
     again, subscribes its groups again, and frames published from then on arrive."""
     import redis.asyncio as redis
@@ -222,7 +324,7 @@ async def test_the_subscriber_comes_back_after_redis_drops_its_connection(hub):
     await hub.subscribe("chat.1.kept", deliver)
     await hub.subscribe("chat.1.left", deliver)
     await hub.unsubscribe("chat.1.left", deliver)
-    await hub.publish("chat.1.kept", "before")
+    await other.publish("chat.1.kept", "before")
     await wait_for(lambda: received == ["before"])
 
     host, port = hub.pubsub.connection._writer.get_extra_info("sockname")[:2]
@@ -233,8 +335,8 @@ async def test_the_subscriber_comes_back_after_redis_drops_its_connection(hub):
         async with asyncio.timeout(10):  # frames sent while it is away are lost (a seq gap)
             while not any(text.startswith("after") for text in received):
                 n += 1
-                await hub.publish("chat.1.kept", f"after {n}")
-                await hub.publish("chat.1.left", "to nobody")
+                await other.publish("chat.1.kept", f"after {n}")
+                await other.publish("chat.1.left", "to nobody")
                 await asyncio.sleep(0.05)
         # Subscribed again to what it listens to, and only that.
         assert await admin.pubsub_numsub(hub.prefix + "chat.1.kept", hub.prefix + "chat.1.left") == [
@@ -256,6 +358,7 @@ async def test_stop_groups_are_heard_through_one_pattern_subscription_made_once(
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
     prefix = f"test-[{uuid.uuid4().hex[:6]}]*?"
     hub, admin = RedisHub(REDIS_URL, prefix), redis.from_url(REDIS_URL)
+    other = RedisHub(REDIS_URL, prefix)  # another process's: its stops reach `hub` through Redis
     heard: dict[str, list[str]] = {"a": [], "b": []}
 
     def listener(name):
@@ -273,20 +376,21 @@ async def test_stop_groups_are_heard_through_one_pattern_subscription_made_once(
             ((hub.prefix + fanout.stop_group(1, "a")).encode(), 0)]
         # (Unescaped, the pattern would miss the hub's own channels and match this one.)
         await admin.publish(f"test-{prefix[6]}xy:frames:{fanout.stop_group(1, 'a')}", "not ours")
-        await hub.publish(fanout.stop_group(1, "a"), fanout.STOP)
+        await other.publish(fanout.stop_group(1, "a"), fanout.STOP)
         await wait_for(lambda: heard["a"] == [fanout.STOP])
         await hub.unsubscribe(fanout.stop_group(1, "a"), a)
-        await hub.publish(fanout.stop_group(1, "a"), "after it left")
-        await hub.publish(fanout.stop_group(1, "b"), fanout.STOP)
+        await other.publish(fanout.stop_group(1, "a"), "after it left")
+        await other.publish(fanout.stop_group(1, "b"), fanout.STOP)
         await wait_for(lambda: heard["b"] == [fanout.STOP])
         assert heard == {"a": [fanout.STOP], "b": [fanout.STOP]}
         assert await admin.pubsub_numpat() == patterns + 1  # kept for the process's next answers
     finally:
         await hub.aclose()
+        await other.aclose()
         await admin.aclose()
 
 
-async def test_the_publisher_connects_again_after_redis_drops_its_connection_or_forgets_the_script(hub):
+async def test_the_publisher_connects_again_after_redis_drops_its_connection_or_forgets_the_script(hub, other):
     """Script calls go on a connection of the hub's own: when Redis drops it, the call that
     met it fails (no resend: it may have run) and the next one connects again; a Redis that
     forgot the script (SCRIPT FLUSH, a restart) gets it loaded again."""
@@ -297,7 +401,7 @@ async def test_the_publisher_connects_again_after_redis_drops_its_connection_or_
     async def deliver(text):
         received.append(text)
 
-    await hub.subscribe("chat.1.c", deliver)
+    await other.subscribe("chat.1.c", deliver)  # (through Redis)
     await hub.publish("chat.1.c", "first")
     await wait_for(lambda: received == ["first"])
     host, port = hub.sender_connection._writer.get_extra_info("sockname")[:2]
