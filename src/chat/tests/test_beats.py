@@ -22,7 +22,7 @@ async def test_an_answer_waiting_on_its_model_keeps_beating(chat_layer, settings
     await socket.send_json_to({"type": "message.send", "content": "Hello?"})
     delta = (await frames_until(socket, lambda f: f["type"] == "message.delta"))[-1]
     store = get_store()
-    first = await store.get(delta["message_id"])  # beaten by the frame's publishing
+    first = await _live(delta["message_id"], 1)  # beaten by the frame's publishing
     await asyncio.sleep(1.3)  # no frame meanwhile: the model says nothing
     later = await store.get(delta["message_id"])
     assert later.seq == first.seq == 1
@@ -60,7 +60,17 @@ async def _quiet_answer(llm, alice):
     socket, _ = await open_chat(alice, cid)
     await socket.send_json_to({"type": "message.send", "content": "Hello?"})
     delta = (await frames_until(socket, lambda f: f["type"] == "message.delta"))[-1]
+    await _live(delta["message_id"], 1)
     return socket, cid, delta["message_id"]
+
+
+async def _live(answer_id: str, seq: int):
+    """The answer's live state once it holds `seq`: with Redis a socket of the process that
+    runs the answer gets a delta before Redis holds its text (chat.fanout)."""
+    async with asyncio.timeout(5):
+        while (live := await get_store().get(answer_id)) is None or live.seq < seq:
+            await asyncio.sleep(0.01)
+    return live
 
 
 async def _stop(socket):
