@@ -54,6 +54,7 @@ class Answer:
         self.seq = 0
         self.pending: list[Segment] = []  # not yet published
         self.sending: asyncio.Future | None = None  # the last frames queued for Redis (fanout)
+        self.starting: asyncio.Future | None = None  # its live state's start, queued for Redis
         self.wake = asyncio.Event()
         self.upstream_done = False
         self.usage: Usage | None = None
@@ -89,17 +90,23 @@ class Answer:
         # reaper (this process's own too, since it does not run here yet) would take it for
         # an answer of a dead process.
         beats.beater().track(self)
-        # Both at once: each may be a Redis round trip, and a send waits for them.
-        started, listening = await asyncio.gather(
-            fanout.start_live(self.id), fanout.subscribe(group, self._on_stop), return_exceptions=True
-        )
-        for failure in (started, listening):
-            if isinstance(failure, BaseException):
-                beats.beater().forget(self)
-                if not isinstance(listening, BaseException):
-                    with contextlib.suppress(Exception):
-                        await fanout.unsubscribe(group, self._on_stop)
-                raise failure
+        try:
+            started = fanout.start_live(self.id)
+            if asyncio.isfuture(started):
+                # With Redis the start is queued in line before any frame of the answer, so it
+                # is not waited for: its script call's reply was the last of a send's waits at
+                # L2 (8 ms p50 after the transaction, 2026-12-07). Its failure is like any later
+                # one of the live state: the answer goes on, its text reaches the database.
+                started.add_done_callback(self._sent)
+                self.starting = started
+            else:
+                await started  # (in memory)
+            await fanout.subscribe(group, self._on_stop)
+        except BaseException:
+            beats.beater().forget(self)
+            with contextlib.suppress(Exception):
+                await fanout.unsubscribe(group, self._on_stop)
+            raise
         self.stop_group = group
 
     async def unprepare(self) -> None:
@@ -111,7 +118,14 @@ class Answer:
         with contextlib.suppress(Exception):
             await fanout.unsubscribe(group, self._on_stop)
         with contextlib.suppress(Exception):
-            await get_store().drop(self.id)
+            await self._drop_live()
+
+    async def _drop_live(self) -> None:
+        """Drop its live state, once its start went out (a drop before it would be undone)."""
+        if self.starting is not None:
+            with contextlib.suppress(Exception):  # (a failed start was logged: _sent)
+                await self.starting
+        await get_store().drop(self.id)
 
     def ask_early(self) -> None:
         """Start the upstream request before the answer is stored (chat.sending): the model's
@@ -287,7 +301,7 @@ class Answer:
             services.answer_finish, answer_id=self.id, status=self.status, content=content, reasoning=reasoning,
             seq=seq, error=self.error, usage=self.usage,
         )
-        await self._quietly(get_store().drop(self.id))
+        await self._quietly(self._drop_live())
         if answer is not None:  # None: deleted with its conversation meanwhile
             await self._quietly(
                 fanout.publish(self.owner_id, self.conversation_id, protocol.message_done_frame(answer))

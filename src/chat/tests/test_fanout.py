@@ -196,6 +196,52 @@ async def test_an_answers_live_state_starts_in_line_with_the_frames_queued_after
         await store.drop(answer_id)
 
 
+async def test_an_answer_is_prepared_without_waiting_for_its_live_states_start_which_its_drop_waits_for(chat_layer):
+    """With Redis the start of an answer's live state is queued in line before its frames and
+    not waited for (a send waited for that reply last). Dropping the state of an answer that
+    will not run waits for the start, which would otherwise bring it back; a start that fails
+    leaves the answer going on without live state, like any later failure."""
+    if chat_layer != "redis":
+        pytest.skip("in memory the start is done at once")
+    from chat.generation import Answer
+    from chat.models import Message
+
+    hub, store = fanout.get_hub(), get_store()
+    send, held = hub._run_send, asyncio.Event()
+
+    async def held_back(keys, args, **again):  # (again: loaded=True, the same call after a NOSCRIPT)
+        await held.wait()
+        return await send(keys, args, **again)
+
+    async def refuse(*_, **__):
+        raise ConnectionError("Redis is away")
+
+    def answer():
+        return Answer(answer=Message(id=uuid.uuid4(), conversation_id=uuid.uuid4()), owner_id=1, context=[],
+                      provider=None)
+
+    hub._run_send = held_back
+    try:
+        waiting = answer()
+        await asyncio.wait_for(waiting.prepare(), 2)
+        assert await store.get(waiting.id) is None  # its start is still on its way
+        unpreparing = asyncio.ensure_future(waiting.unprepare())
+        await asyncio.sleep(0.1)
+        assert not unpreparing.done()
+        held.set()
+        await asyncio.wait_for(unpreparing, 5)
+        assert await store.get(waiting.id) is None and waiting.id not in await store.stale(-60)
+
+        hub._run_send = refuse
+        failing = answer()
+        await asyncio.wait_for(failing.prepare(), 2)
+        await wait_for(lambda: failing.live_lost)
+        await failing.unprepare()
+    finally:
+        hub._run_send = send
+        held.set()
+
+
 async def test_frames_published_together_arrive_in_their_order(chat_layer):
     group = fanout.conversation_group(1, uuid.uuid4())
     got = []
