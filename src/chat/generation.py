@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from llm import Chunk, Provider, UpstreamError, Usage
+from llm import Chunk, Provider, UpstreamError, Usage, tokens
 from serving.connections import orm_call
 
 from . import beats, fanout, partials, protocol, services, signals
@@ -302,6 +302,7 @@ class Answer:
             seq=seq, error=self.error, usage=self.usage,
         )
         await self._quietly(self._drop_live())
+        tokens.prime(content)  # the next send of the conversation counts it
         if answer is not None:  # None: deleted with its conversation meanwhile
             await self._quietly(
                 fanout.publish(self.owner_id, self.conversation_id, protocol.message_done_frame(answer))

@@ -142,3 +142,35 @@ def test_the_known_counts_stay_within_their_size():
     assert known.get("text 0000") is None and known.get("text 0029") == 29
     known.put("x" * 13, 5)  # longer than an eighth of the size: not kept
     assert known.get("x" * 13) is None
+
+
+@pytestmark_db
+async def test_an_answers_text_is_counted_once_stored_not_by_the_next_send(llm, alice, monkeypatch):
+    """The next send of a conversation counts its earlier messages on the ORM thread every
+    send waits for; an answer's text is counted on a thread of its own once stored."""
+    import asyncio
+    import threading
+
+    real = tokens._encoding()
+    counted: dict[str, list[str]] = {}
+
+    class Counting:
+        def encode(self, text, **options):
+            counted.setdefault(text, []).append(threading.current_thread().name)
+            return real.encode(text, **options)
+
+    monkeypatch.setattr(tokens, "_encoding", Counting)
+    monkeypatch.setattr(tokens, "_known", tokens._Known())
+    answer = "a fresh answer, never counted before " + uuid.uuid4().hex
+    llm.enqueue(Scenario.words(answer), Scenario.words("second"))
+    socket, _ = await open_chat(alice, uuid.uuid4())
+    await socket.send_json_to({"type": "message.send", "content": "First?"})
+    assert (await until_done(socket))[-1]["message"]["content"] == answer
+    async with asyncio.timeout(5):
+        while answer not in counted:
+            await asyncio.sleep(0.01)
+    await socket.send_json_to({"type": "message.send", "content": "Second?"})
+    await until_done(socket)
+    assert len(counted[answer]) == 1 and counted[answer][0].startswith("tokens"), counted[answer]
+    assert llm.requests[-1]["messages"][1] == {"role": "assistant", "content": answer}
+    await socket.disconnect()
