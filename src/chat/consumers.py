@@ -104,7 +104,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if isinstance(frame, protocol.MessageSend):  # checks the session in its first hop
                 await self.send_message(user, frame, session_key)
                 return
-            if await database_sync_to_async(session_user_id)(session_key) != user.pk:
+            if await database_sync_to_async(session_user_id)(session_key, expected=user.pk) != user.pk:
                 raise sending.SessionEnded
             if isinstance(frame, protocol.ProtocolError):
                 raise frame

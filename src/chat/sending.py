@@ -113,7 +113,7 @@ def _before_send(*, check_session: bool, session_key, user, conversation_id, sen
     Returns (the earlier message of a repeated client_id or None, the answers marked
     streaming, the look, the Guess or None).
     """
-    if check_session and session_user_id(session_key) != user.pk:
+    if check_session and session_user_id(session_key, expected=user.pk) != user.pk:
         raise SessionEnded
     look = selectors.SendLook(None, []) if known_empty else selectors.send_look(user=user,
                                                                                 conversation_id=conversation_id)
