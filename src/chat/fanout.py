@@ -124,6 +124,8 @@ def in_flight(group: str) -> list[str]:
 class LocalHub:
     """The listeners of this process, by group; frames published here reach only them."""
 
+    queued = False  # publish_live() is a coroutine to await (RedisHub: a future, queued at the call)
+
     def __init__(self):
         self.listeners: dict[str, list[Deliver]] = {}
 
@@ -180,6 +182,7 @@ class _Here:
 class RedisHub(LocalHub):
     """LocalHub across processes: PUBLISH to Redis, one subscriber connection per process."""
 
+    queued = True
     BATCH = 500  # records per script call, so one call never holds Redis for long
     ORIGIN = 16  # characters of the origin each published frame begins with
 

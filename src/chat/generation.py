@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -55,6 +56,7 @@ class Answer:
         self.pending: list[Segment] = []  # not yet published
         self.sending: asyncio.Future | None = None  # the last frames queued for Redis (fanout)
         self.starting: asyncio.Future | None = None  # its live state's start, queued for Redis
+        self.flushed_at: float | None = None  # (loop time) by flush_early(), before its publisher ran
         self.wake = asyncio.Event()
         self.upstream_done = False
         self.usage: Usage | None = None
@@ -214,7 +216,7 @@ class Answer:
         heartbeat comes from chat.beats."""
         loop = asyncio.get_running_loop()
         interval = settings.CHAT_FRAME_INTERVAL
-        last_flush = loop.time() - interval
+        last_flush = self.flushed_at if self.flushed_at is not None else loop.time() - interval
         while True:
             if not self.wake.is_set():
                 await self.wake.wait()
@@ -236,8 +238,24 @@ class Answer:
                     await self._quietly(self.sending)
                 return
 
+    def flush_early(self) -> None:
+        """With Redis, queue the tokens that came while the send was stored (ask_early) now,
+        behind the answer's `message.created` frames, rather than from its publisher: that
+        starts two turns of the loop later (its task, then the publisher's), and a turn
+        takes milliseconds on a busy process. (In memory a publish is awaited: left to it.)"""
+        if self.pending and not self.stopped.is_set() and fanout.get_hub().queued:
+            self._queue_pending()
+            self.flushed_at = asyncio.get_running_loop().time()
+
     async def _flush(self) -> None:
         """Publish the pending segments, one delta frame each, live state first."""
+        sent = self._queue_pending()
+        if sent is not None:
+            await self._quietly(sent)
+
+    def _queue_pending(self) -> Awaitable[None] | None:
+        """Publish the pending segments; what to await (None: queued for Redis, which an
+        answer does not wait for: a task switch per frame)."""
         segments = [(s.part, "".join(s.pieces), len(s.pieces)) for s in self.pending]
         self.pending = []
         first_seq = self.seq + 1
@@ -248,11 +266,11 @@ class Answer:
         self.frame_log += [(sent_at, tokens) for _, _, tokens in segments]
         sent = fanout.publish_deltas(
             self.owner_id, self.conversation_id, self.id, first_seq, [(part, text) for part, text, _ in segments])
-        if asyncio.isfuture(sent):  # queued for Redis: not waited for here (a task switch per frame)
+        if asyncio.isfuture(sent):
             self.sending = sent
             sent.add_done_callback(self._sent)
-        else:
-            await self._quietly(sent)
+            return None
+        return sent
 
     def _sent(self, sent: asyncio.Future) -> None:
         if not sent.cancelled() and (exc := sent.exception()) is not None:
@@ -351,6 +369,7 @@ async def launch(answer: Answer) -> asyncio.Task:
     task = answer.task = detached(_guarded(answer), name=f"answer-{answer.id}")
     _running[answer.id] = answer
     task.add_done_callback(lambda _: _running.pop(answer.id, None))
+    answer.flush_early()
     return task
 
 

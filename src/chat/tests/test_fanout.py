@@ -500,3 +500,33 @@ async def test_while_redis_is_slow_an_answer_has_one_batch_on_its_way_and_its_to
     assert max(in_flight) == 1, in_flight  # never two records of the one answer in a call
     assert len(deltas) <= 15, len(deltas)  # 0.3 s of tokens in 50 ms round trips
     await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_tokens_that_came_while_the_send_was_stored_are_queued_at_the_answers_launch(chat_layer):
+    """With Redis an answer's early tokens (its request went out before the send was stored)
+    are queued when it is launched, behind its message.created, not from its publisher two
+    turns of the loop later."""
+    if chat_layer != "redis":
+        pytest.skip("in memory a publish is awaited: the answer's publisher sends them")
+    from chat import generation
+    from chat.models import Message
+
+    answer = generation.Answer(answer=Message(id=uuid.uuid4(), conversation_id=uuid.uuid4()), owner_id=1,
+                               context=[], provider=None)
+    answer.upstream = asyncio.ensure_future(asyncio.sleep(0))  # its early request, ended
+    answer._take("content", "early")
+    group, got = fanout.conversation_group(1, answer.conversation_id), []
+
+    async def deliver(text):
+        got.append(json.loads(text))
+
+    await fanout.subscribe(group, deliver)
+    try:
+        fanout.publish(1, answer.conversation_id, {"type": "message.created"})
+        await generation.launch(answer)
+        assert answer.seq == 1  # queued at the launch: its task has not run yet
+        await asyncio.wait_for(answer.task, 10)
+        assert [(f["type"], f.get("delta")) for f in got] == [("message.created", None), ("message.delta", "early")]
+    finally:
+        await fanout.unsubscribe(group, deliver)
