@@ -52,6 +52,7 @@ from .tasks import detached
 log = logging.getLogger(__name__)
 
 STOP = "stop"  # the text published to a stop group
+_STOP = STOP.encode()
 
 # A listener gets each frame's text (encoded once for everyone); it must not block.
 Deliver = Callable[[str], Awaitable[None]]
@@ -415,8 +416,11 @@ class RedisHub(LocalHub):
                 continue
             if kind in (b"message", b"pmessage"):
                 text = response[2]
-                if not text.startswith(self._origin_bytes):  # (ours reached our listeners when published)
-                    await self.deliver(channel[len(self._prefix_bytes):].decode(), text[self.ORIGIN:].decode())
+                if text.startswith(self._origin_bytes):
+                    continue  # ours: it reached our listeners when published
+                if not (text.startswith(b"{") or text == _STOP):
+                    text = text[self.ORIGIN:]  # (else from a process of the code before origins, in a rolling deploy)
+                await self.deliver(channel[len(self._prefix_bytes):].decode(), text.decode())
                 continue
             group = channel[len(self._prefix_bytes):].decode()
             await self.pubsub.handle_message(response)  # (un)subscribed: redis-py's bookkeeping

@@ -357,6 +357,28 @@ async def test_first_subscriptions_made_at_once_all_go_live(hub, other):
     assert received == {group: [f"frame of {group}"] for group in groups}
 
 
+async def test_frames_of_a_process_of_the_code_before_origins_arrive_whole(hub):
+    """In a rolling deploy, sockets moved to a new process while their answers end on an old
+    one, which publishes frames without an origin: they reach the listeners whole."""
+    import redis.asyncio as redis
+
+    received = []
+
+    async def deliver(text):
+        received.append(text)
+
+    await hub.subscribe("chat.1.old", deliver)
+    await hub.subscribe(fanout.stop_group(1, "old"), deliver)
+    admin = redis.from_url(REDIS_URL)
+    try:
+        await admin.publish(hub.prefix + "chat.1.old", '{"type": "message.done"}')
+        await admin.publish(hub.prefix + fanout.stop_group(1, "old"), fanout.STOP)
+    finally:
+        await admin.aclose()
+    await wait_for(lambda: len(received) == 2)
+    assert received == ['{"type": "message.done"}', fanout.STOP]
+
+
 async def test_the_subscriber_comes_back_after_redis_drops_its_connection(hub, other):
     """The reader reads the pub/sub connection directly; when Redis drops it, the hub connects
     again, subscribes its groups again, and frames published from then on arrive."""
