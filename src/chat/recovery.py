@@ -14,9 +14,11 @@ import contextlib
 import logging
 import random
 import weakref
+from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import timezone
 
 from . import fanout, protocol, selectors, services
 from .models import Message
@@ -102,10 +104,16 @@ def recover_on_start() -> int:
 
         client = redis.Redis.from_url(settings.REDIS_URL)
     count = 0
+    young = timezone.now() - timedelta(seconds=settings.CHAT_STALE_AFTER)
     for answer in answers:
         live = _live_sync(client, answer.id) if client is not None else None
         if client is not None and not is_stale(live):
             continue  # still beating: another process runs it
+        if client is not None and live is None and answer.created_at > young:
+            # Starting on another process: its row is committed beside its live state's
+            # start, which Redis may run a little later (seen in a rolling restart). If its
+            # process died instead, the next read of its conversation repairs it.
+            continue
         count += services.answer_interrupt(answer_id=answer.id, **_longest_text(answer, live)) is not None
         if client is not None:
             with contextlib.suppress(Exception):

@@ -649,3 +649,25 @@ async def test_stops_sent_right_after_the_send_all_end_stopped(chat_layer, llm, 
         stored = await Message.objects.aget(id=done["id"])
         assert (stored.status, stored.content) == ("stopped", done["content"])
         await tab.disconnect()
+
+
+def test_a_young_answer_without_live_state_is_left_to_its_process_at_start_up(chat_layer, user, settings):
+    """With Redis an answer's row is committed beside its live state's start, which Redis
+    may run a little later: a process starting then (a rolling restart) does not take the
+    answer for an orphan; once older than CHAT_STALE_AFTER without live state, it is one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.recovery import recover_on_start
+
+    if chat_layer != "redis":
+        pytest.skip("without Redis the starting process is the only one")
+    starting = make_orphan(user, uuid.uuid4())
+    assert recover_on_start() == 0
+    starting.refresh_from_db()
+    assert starting.status == "streaming"
+    Message.objects.filter(id=starting.id).update(created_at=timezone.now() - timedelta(seconds=7))
+    assert recover_on_start() == 1
+    starting.refresh_from_db()
+    assert starting.status == "interrupted"
