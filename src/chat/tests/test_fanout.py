@@ -169,7 +169,7 @@ async def test_frames_take_their_place_in_line_when_published_not_when_awaited(c
         await fanout.unsubscribe(group, deliver)
 
 
-async def test_an_answers_live_state_starts_in_line_with_the_frames_queued_after_it(chat_layer):
+async def test_an_answers_live_state_starts_in_line_with_the_frames_queued_after_it(chat_layer, elsewhere):
     """With Redis the start goes in the script calls that carry frames: a frame queued after
     it, before the start was awaited, finds the live state there, and both share one call
     (a MULTI of its own had cost each send several turns of the loop)."""
@@ -181,7 +181,7 @@ async def test_an_answers_live_state_starts_in_line_with_the_frames_queued_after
     async def deliver(text):
         found.append(await store.get(answer_id))
 
-    await fanout.subscribe(group, deliver)
+    await elsewhere.subscribe(group, deliver)  # (through Redis: listeners here get frames first)
     calls = count_script_calls()
     try:
         started = fanout.start_live(answer_id)
@@ -192,7 +192,7 @@ async def test_an_answers_live_state_starts_in_line_with_the_frames_queued_after
         assert answer_id in await store.stale(-60)  # in the index of running answers
         assert calls["n"] == 1
     finally:
-        await fanout.unsubscribe(group, deliver)
+        await elsewhere.unsubscribe(group, deliver)
         await store.drop(answer_id)
 
 
