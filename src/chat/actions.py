@@ -70,10 +70,11 @@ async def repair_orphans(owner_id, conversation_id) -> list[Message]:
     return await still_running(owner_id, answers)
 
 
-def _gone(answer_id, live) -> bool:
-    """Whether an answer marked streaming has no task any more: its beat is stale, and it
-    does not run here (this process's own answers are alive, however late their beats)."""
-    return is_stale(live) and not running_here(answer_id)
+def _gone(answer: Message, live) -> bool:
+    """Whether an answer marked streaming has no task any more: its beat is stale, it does
+    not run here (this process's own answers are alive, however late their beats), and it
+    is not starting on another process (recovery.starting)."""
+    return is_stale(live) and not running_here(answer.id) and not recovery.starting(answer, live)
 
 
 async def still_running(owner_id, answers: list[Message]) -> list[Message]:
@@ -82,7 +83,7 @@ async def still_running(owner_id, answers: list[Message]) -> list[Message]:
     running = []
     for answer in answers:
         live = await store.get(str(answer.id))
-        if _gone(answer.id, live):
+        if _gone(answer, live):
             await recovery.interrupt(answer, owner_id, live)
         else:
             running.append(answer)
@@ -109,17 +110,17 @@ async def snapshot(owner_id, conversation_id) -> dict:
         conversation, messages = await orm_call(
             selectors.conversation_with_messages, owner_id=owner_id, conversation_id=conversation_id
         )
-        lives = {m.id: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
+        lives = {m: await store.get(str(m.id)) for m in messages if m.status == Message.Status.STREAMING}
         return conversation, messages, lives
 
     conversation, messages, lives = await read()
-    if any(_gone(answer_id, live) for answer_id, live in lives.items()):  # a process died (rare): repair, read again
+    if any(_gone(answer, live) for answer, live in lives.items()):  # a process died (rare): repair, read again
         await repair_orphans(owner_id, conversation_id)
         conversation, messages, lives = await read()
     for index, message in enumerate(messages):
         if message.status != Message.Status.STREAMING:
             continue
-        live = lives[message.id]
+        live = lives[message]
         if live is not None and live.seq >= message.seq:
             message.content, message.reasoning, message.seq = live.content, live.reasoning, live.seq
         elif live is None:

@@ -88,6 +88,17 @@ def ensure_reaper() -> None:
         _reapers[loop] = detached(_reap_forever(), name="answer-reaper")
 
 
+def starting(answer: Message, live: LiveAnswer | None) -> bool:
+    """Whether an answer without live state may be starting on another process rather than
+    orphaned. With Redis its row is committed beside its live state's start, which Redis
+    may run a little later (a rolling restart's start-up recovery took one for an orphan),
+    so a row younger than CHAT_STALE_AFTER without live state is left to its process; if
+    that process died instead, a read after CHAT_STALE_AFTER repairs it. (In memory the
+    start is done before the row is stored.)"""
+    young = timezone.now() - timedelta(seconds=settings.CHAT_STALE_AFTER)
+    return bool(settings.REDIS_URL) and live is None and answer.created_at > young
+
+
 def recover_on_start() -> int:
     """Mark answers left `streaming` by a dead process `interrupted`. Sync; returns the count.
 
@@ -104,15 +115,11 @@ def recover_on_start() -> int:
 
         client = redis.Redis.from_url(settings.REDIS_URL)
     count = 0
-    young = timezone.now() - timedelta(seconds=settings.CHAT_STALE_AFTER)
     for answer in answers:
         live = _live_sync(client, answer.id) if client is not None else None
         if client is not None and not is_stale(live):
             continue  # still beating: another process runs it
-        if client is not None and live is None and answer.created_at > young:
-            # Starting on another process: its row is committed beside its live state's
-            # start, which Redis may run a little later (seen in a rolling restart). If its
-            # process died instead, the next read of its conversation repairs it.
+        if client is not None and starting(answer, live):
             continue
         count += services.answer_interrupt(answer_id=answer.id, **_longest_text(answer, live)) is not None
         if client is not None:

@@ -6,10 +6,12 @@ import asyncio
 import random
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.models import Session
+from django.db.models import F
 
 from chat.models import Conversation, Message
 from tests.fake_upstream import Scenario
@@ -585,11 +587,20 @@ async def test_upstream_failure_ends_with_error_and_the_text_so_far(scenario, pa
 
 
 # --- orphans -----------------------------------------------------------------------------------------
-def make_orphan(user, cid):
+def make_orphan(user, cid, *, age: float = 60):
+    """An answer left `streaming` by a process that died `age` seconds after starting it
+    (recovery.starting: a younger one without live state may still be starting elsewhere)."""
+    from django.utils import timezone
+
     conversation = Conversation.objects.create(id=cid, owner=user, title="t")
     question = Message.objects.create(conversation=conversation, role="user", content="Q")
-    return Message.objects.create(conversation=conversation, role="assistant", status="streaming",
-                                  content="half an ans", seq=4, parent=question)
+    answer = Message.objects.create(conversation=conversation, role="assistant", status="streaming",
+                                    content="half an ans", seq=4, parent=question)
+    started = timezone.now() - timedelta(seconds=age)
+    Message.objects.filter(id=question.id).update(created_at=started - timedelta(milliseconds=1))
+    Message.objects.filter(id=answer.id).update(created_at=started)
+    answer.refresh_from_db()
+    return answer
 
 
 async def test_orphaned_answer_is_interrupted_when_read(chat_layer, llm, user, alice):
@@ -603,6 +614,28 @@ async def test_orphaned_answer_is_interrupted_when_read(chat_layer, llm, user, a
     assert (await until_done(socket))[-1]["message"]["status"] == "interrupted"
     await socket.send_json_to(send_frame("go on"))
     assert (await until_done(socket))[-1]["message"]["status"] == "complete"
+    await socket.disconnect()
+
+
+async def test_a_young_answer_without_live_state_is_left_to_its_process_when_read(chat_layer, llm, user, alice,
+                                                                                 settings):
+    """As at start-up: a snapshot (or a send) on another process, between an answer's row
+    and its live state's start, does not take it for an orphan; once older than
+    CHAT_STALE_AFTER without live state, it is one."""
+    if chat_layer != "redis":
+        pytest.skip("without Redis an answer's live state starts before its row is stored")
+    cid = uuid.uuid4()
+    starting = await sync_to_async(make_orphan)(user, cid, age=0)
+    socket, snapshot = await open_chat(alice, cid)
+    assert snapshot["messages"][-1]["status"] == "streaming"
+    await socket.send_json_to(send_frame("another"))
+    assert (await socket.receive_json_from(timeout=5))["code"] == "busy"
+    assert (await Message.objects.aget(id=starting.id)).status == "streaming"
+    await socket.disconnect()
+    await Message.objects.filter(conversation_id=cid).aupdate(
+        created_at=F("created_at") - timedelta(seconds=settings.CHAT_STALE_AFTER + 1))
+    socket, snapshot = await open_chat(alice, cid)
+    assert snapshot["messages"][-1]["status"] == "interrupted"
     await socket.disconnect()
 
 
@@ -655,7 +688,6 @@ def test_a_young_answer_without_live_state_is_left_to_its_process_at_start_up(ch
     """With Redis an answer's row is committed beside its live state's start, which Redis
     may run a little later: a process starting then (a rolling restart) does not take the
     answer for an orphan; once older than CHAT_STALE_AFTER without live state, it is one."""
-    from datetime import timedelta
 
     from django.utils import timezone
 
@@ -663,7 +695,7 @@ def test_a_young_answer_without_live_state_is_left_to_its_process_at_start_up(ch
 
     if chat_layer != "redis":
         pytest.skip("without Redis the starting process is the only one")
-    starting = make_orphan(user, uuid.uuid4())
+    starting = make_orphan(user, uuid.uuid4(), age=0)
     assert recover_on_start() == 0
     starting.refresh_from_db()
     assert starting.status == "streaming"
