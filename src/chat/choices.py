@@ -59,7 +59,7 @@ def _overlay(conversation: Conversation, chosen: dict) -> list[str]:
 def remember(*, user, conversation: Conversation) -> None:
     """The conversation's settings become the user's last choice.
 
-    One upsert: inside a send's pipelined transaction (services._pipelined) nothing may
+    One upsert: inside a send's pipelined transaction (services._stored_together) nothing may
     read a count of rows updated, as update_or_create() does."""
     ChatPreference.objects.bulk_create(
         [ChatPreference(user=user, model=conversation.model, system_prompt=conversation.system_prompt,

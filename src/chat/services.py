@@ -101,7 +101,7 @@ def _lock_conversation(conversation_id) -> Conversation | None:
 def _lock_user(user) -> None:
     """Serialize one user's sends, so parallel sends cannot race past the answer cap.
 
-    Its row is not read: in a pipeline (_pipelined) the lock goes out with the next
+    Its row is not read: in a pipeline (_stored_together) the lock goes out with the next
     statement, which PostgreSQL runs, with a snapshot of its own, once the lock is held.
     SQLite has no row locks (Django leaves FOR UPDATE out): its write transactions
     (`transaction_mode` IMMEDIATE, config.settings) already run one at a time, so no
@@ -115,24 +115,34 @@ def _lock_user(user) -> None:
 
 
 @contextlib.contextmanager
-def _pipelined():
-    """On PostgreSQL, statements whose result is not read go out with the next statement
-    that is read, or when the block ends (psycopg's pipeline mode): a send's transaction
-    takes 5 round trips instead of 7, and under load each round trip waits for the server
+def _stored_together():
+    """transaction.atomic(), whose statements go out together on PostgreSQL (psycopg's
+    pipeline mode): a statement whose result is not read goes out with the next one that
+    is read, or with the COMMIT, which goes out with the last of them when the block ends.
+    A send's transaction then takes 3 round trips (BEGIN, the locks and reads, the writes
+    with their COMMIT) instead of 7, and under load each round trip waits for the server
     process and for the interpreter lock. An error of a statement not read is raised when
-    it goes out, at the latest when the block ends. Elsewhere, nothing changes.
+    it goes out, at the latest when the block ends (a failed COMMIT too: the transaction is
+    rolled back then). Elsewhere, a plain transaction.atomic().
     Inside, nothing may read a count of rows updated (save(update_fields=),
     update_or_create()): the pipeline has not received it yet.
     (Inside the transaction, since Django's autocommit switches would each cost a round
     trip in a pipeline; psycopg waits for BEGIN on its own. Fields with db_default would
     make every INSERT wait for its RETURNING: migration 0008.)"""
-    if connection.vendor != "postgresql" or not _can_pipeline():
-        yield
-        return
-    # (Errors raised as the pipeline ends come from psycopg: Django's wrapper makes them
-    # Django's, as for every other statement.)
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+    outermost = not connection.in_atomic_block  # (else a savepoint: the COMMIT is the caller's)
+    with transaction.atomic():
+        if connection.vendor != "postgresql" or not _can_pipeline():
+            yield
+            return
+        # (Errors raised as the pipeline ends come from psycopg: Django's wrapper makes them
+        # Django's, as for every other statement.)
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            yield
+            if outermost:
+                with connection.cursor() as cursor:
+                    # Not after the block: atomic()'s own COMMIT would be a round trip of its
+                    # own. It then finds the transaction ended, and psycopg sends nothing.
+                    cursor.execute("COMMIT")
 
 
 @functools.cache
@@ -149,7 +159,7 @@ def _check_room(conversation: Conversation) -> None:
 def _read_room(owner_id):
     """Start reading which conversations the owner's streaming answers are in; the cursor
     to read them from (_refuse_without_room). Under the user's lock, so in a send the read
-    may go before the conversation's lock: in a pipeline (_pipelined) both go out in one
+    may go before the conversation's lock: in a pipeline (_stored_together) both go out in one
     round trip. The rows are few: the per-user cap bounds them."""
     streaming = (Message.objects.filter(conversation__owner_id=owner_id, status=Message.Status.STREAMING)
                  .values_list("conversation_id"))
@@ -210,7 +220,7 @@ def message_send(*, user, conversation_id, content: str, client_id: str | None,
     kwargs = dict(user=user, conversation_id=conversation_id, content=content, client_id=client_id,
                   model=model, chosen=chosen or {}, parent_id=parent_id, answer_id=answer_id, last=last)
     try:
-        with transaction.atomic(), _pipelined():
+        with _stored_together():
             # No look for an earlier send with this client_id (callers looked, outside the
             # transaction: under load every statement here waits its turn for the interpreter
             # lock); the unique constraint, or Busy while the earlier's answer streams,

@@ -1,7 +1,7 @@
 # The columns keep their database defaults (0004, 0007), for rows inserted by raw SQL; only
 # Django's state forgets them. A field with db_default is read back after every INSERT
 # (RETURNING), which makes the INSERT wait for its result: in a send's pipelined
-# transaction (chat.services._pipelined) each such INSERT cost a round trip of its own.
+# transaction (chat.services._stored_together) each such INSERT cost a round trip of its own.
 
 from django.db import migrations, models
 
