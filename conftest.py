@@ -94,6 +94,17 @@ def _connections_closed_as_in_production():
     channels.db.close_old_connections = close_old_connections
 
 
+@pytest.fixture(autouse=True)
+def _nothing_recalled():
+    """Each test starts with a process that remembers no conversation (chat.recall): user
+    ids of one test's database come back in the next."""
+    from chat import recall
+
+    recall.clear()
+    yield
+    recall.clear()
+
+
 def redis_available() -> bool:
     try:
         import redis

@@ -14,7 +14,7 @@ from django.conf import settings
 from llm import catalogue
 from serving.connections import orm_call
 
-from . import choices, fanout, hooks, protocol, recovery, selectors, services
+from . import choices, fanout, hooks, protocol, recall, recovery, selectors, services
 from .generation import Answer, accepting, launch, running_here
 from .models import Message
 from .protocol import ProtocolError
@@ -194,6 +194,7 @@ async def regenerate(*, user, conversation_id, message_id=None) -> Message:
         raise no_such_message() from None
     except catalogue.UnknownModel as exc:
         raise unknown_model(exc) from None
+    recall.forget(user.pk, conversation_id)  # a send's guess would follow the branch shown before
     answer = Answer(answer=answer_row, owner_id=user.pk, context=context,
                     **answering(answer_row.model, answer_row.conversation.temperature))
     await _prepare(answer)
@@ -212,6 +213,7 @@ async def switch_branch(*, user, conversation_id, message_id):
         )
     except services.NoSuchMessage:
         raise no_such_message() from None
+    recall.forget(user.pk, conversation_id)
     await fanout.publish(user.pk, conversation_id, protocol.conversation_updated_frame(conversation))
     return conversation
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from llm import Chunk, Provider, UpstreamError, Usage, tokens
 from serving.connections import orm_call
 
-from . import beats, fanout, partials, protocol, services, signals
+from . import beats, fanout, partials, protocol, recall, services, signals
 from .models import Message
 from .state import get_store
 from .tasks import detached
@@ -322,6 +322,7 @@ class Answer:
         await self._quietly(self._drop_live())
         tokens.prime(content)  # the next send of the conversation counts it
         if answer is not None:  # None: deleted with its conversation meanwhile
+            recall.answered(self.owner_id, answer)  # the next send is guessed with its text
             await self._quietly(
                 fanout.publish(self.owner_id, self.conversation_id, protocol.message_done_frame(answer))
             )

@@ -498,7 +498,7 @@ async def test_the_upstream_request_goes_out_while_the_send_is_stored(chat_layer
     await socket.disconnect()
     from chat import sending
 
-    assert sending._asked_early == 0
+    assert sending._early == set()
 
 
 async def test_no_request_is_asked_early_while_sends_queue_for_their_transaction(chat_layer, llm, alice,
@@ -514,7 +514,7 @@ async def test_no_request_is_asked_early_while_sends_queue_for_their_transaction
     await socket.send_json_to(send_frame("hello", "c1"))
     frames = await until_done(socket)
     assert came == [False] and deltas_text(frames) == "one two three" and len(llm.requests) == 1
-    assert sending._asked_early == 0
+    assert sending._early == set()
     await socket.disconnect()
 
 
@@ -541,6 +541,150 @@ async def test_a_guess_the_stored_send_contradicts_is_asked_again(chat_layer, ll
                {"role": "user", "content": "again"}]
     assert [r["messages"] for r in llm.requests][1:] == [
         earlier, [{"role": "system", "content": "Be brief."}, *earlier]]
+    await socket.disconnect()
+
+
+def _asked_while_looking(monkeypatch, llm, count: int, wait: float = 5) -> list[bool]:
+    """Wrap the send's first hop: it first waits (`wait` s at most) until the upstream has
+    `count` requests; whether they came is recorded."""
+    from chat import sending
+
+    came, looking = [], sending._before_send
+
+    def look(**kwargs):
+        deadline = time.monotonic() + wait
+        while len(llm.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        came.append(len(llm.requests) >= count)
+        return looking(**kwargs)
+
+    monkeypatch.setattr(sending, "_before_send", look)
+    return came
+
+
+async def test_a_follow_up_is_asked_before_the_database_is_read(chat_layer, llm, alice, monkeypatch):
+    """The process remembers the conversations its answers ran in (chat.recall): the next
+    send's request goes out before its first hop, and is kept when the hop sees the same;
+    a new chat is asked on the user's last choice as the last send read it."""
+    from chat import sending
+
+    llm.enqueue(Scenario.words("one two three"), Scenario.words("four five"), Scenario.words("six"))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    await until_done(socket)
+    came = _asked_while_looking(monkeypatch, llm, 2)
+    await socket.send_json_to(send_frame("more", "c2"))
+    frames = await until_done(socket)
+    assert came == [True] and deltas_text(frames) == "four five" and frames[-1]["message"]["status"] == "complete"
+    assert len(llm.requests) == 2 and llm.closed_early == []
+    assert llm.requests[1]["messages"] == [
+        {"role": "user", "content": "hello"}, {"role": "assistant", "content": "one two three"},
+        {"role": "user", "content": "more"}]
+    other, _ = await open_chat(alice, uuid.uuid4())
+    came = _asked_while_looking(monkeypatch, llm, 3)
+    await other.send_json_to(send_frame("new chat", "c3"))
+    frames = await until_done(other)
+    assert came == [True] and deltas_text(frames) == "six"
+    assert len(llm.requests) == 3 and llm.closed_early == []
+    assert sending._early == set()
+    await socket.disconnect()
+    await other.disconnect()
+
+
+async def test_a_send_the_process_expects_is_looked_at_and_stored_in_one_hop(chat_layer, llm, alice, monkeypatch):
+    """A send in a conversation the process remembers has its checks run beside its first
+    hop; once they passed, the transaction follows in the same call on the ORM thread. A
+    send the process knows nothing of takes two."""
+    from chat import sending
+
+    llm.enqueue(Scenario.words("one"), Scenario.words("two"))
+    calls, call, looking = [], sending.orm_call, sending._before_send
+
+    async def counted(func, /, *args, **kwargs):
+        calls.append(func.__name__)
+        return await call(func, *args, **kwargs)
+
+    def slow_look(**kwargs):
+        time.sleep(0.2)  # the checks on the loop (a Redis round trip) pass meanwhile
+        return looking(**kwargs)
+
+    monkeypatch.setattr(sending, "orm_call", counted)
+    monkeypatch.setattr(sending, "_before_send", slow_look)
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    assert deltas_text(await until_done(socket)) == "one"
+    assert calls == ["_look_then_store", "_store"]
+    calls.clear()
+    await socket.send_json_to(send_frame("more", "c2"))
+    assert deltas_text(await until_done(socket)) == "two"
+    assert calls == ["_look_then_store"]
+    assert await Message.objects.filter(conversation_id=cid).acount() == 4
+    await socket.disconnect()
+
+
+async def test_a_remembered_conversation_changed_elsewhere_is_asked_as_stored(chat_layer, llm, alice,
+                                                                              monkeypatch):
+    """The conversation changed since its last answer here (on another process, or by an
+    admin): the request asked on what the process remembered is closed unpublished, and the
+    answer is asked on what the first hop read."""
+    llm.enqueue(Scenario.words("first answer"), Scenario.words("the remembered answer goes on and on", delay=0.05),
+                Scenario.words("right answer"))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    await until_done(socket)
+    await Conversation.objects.filter(id=cid).aupdate(system_prompt="Be brief.")  # as another process would
+    came = _asked_while_looking(monkeypatch, llm, 2)
+    await socket.send_json_to(send_frame("again", "c2"))
+    frames = await until_done(socket)
+    assert came == [True]
+    assert deltas_text(frames) == "right answer" and frames[-1]["message"]["content"] == "right answer"
+    assert await llm.async_wait_for_client_close(timeout=5) and llm.closed_early == [1]
+    earlier = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "first answer"},
+               {"role": "user", "content": "again"}]
+    assert [r["messages"] for r in llm.requests][1:] == [earlier, [{"role": "system", "content": "Be brief."},
+                                                                    *earlier]]
+    await socket.disconnect()
+
+
+async def test_a_logged_out_send_closes_the_request_asked_before_its_first_hop(chat_layer, llm, alice,
+                                                                               monkeypatch):
+    """The session is checked in the first hop, after a remembered conversation's request
+    went out: the request is closed, nothing is stored or published, the socket gets 4001."""
+    llm.enqueue(Scenario.words("first answer"), Scenario.words("never seen " * 20, delay=0.05))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    await until_done(socket)
+    await Session.objects.all().adelete()
+    came = _asked_while_looking(monkeypatch, llm, 2)
+    await socket.send_json_to(send_frame("again", "c2"))
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+    assert came == [True] and await llm.async_wait_for_client_close(timeout=5) and llm.closed_early == [1]
+    assert await Message.objects.filter(conversation_id=cid).acount() == 2
+
+
+async def test_no_request_goes_out_before_the_first_hop_for_a_user_the_rate_limit_refused(
+        chat_layer, llm, alice, settings, monkeypatch):
+    """Every send refused by the rate limit would open a request to be closed: after a
+    refusal, sends of that user are asked once stored."""
+    settings.CHAT_RATE_LIMIT = "2/m"
+    llm.enqueue(Scenario.words("first answer"), Scenario.words("second answer"),
+                Scenario.words("never seen " * 20, delay=0.05))
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    for text in ("one", "two"):
+        await socket.send_json_to(send_frame(text))
+        await until_done(socket)
+    came = _asked_while_looking(monkeypatch, llm, 3)
+    await socket.send_json_to(send_frame("three"))
+    await expect_error(socket, "rate_limited")
+    assert came == [True] and await llm.async_wait_for_client_close(timeout=5) and llm.closed_early == [2]
+    await socket.send_json_to(send_frame("four"))
+    await expect_error(socket, "rate_limited")
+    assert len(llm.requests) == 3  # no request for the second refused send
     await socket.disconnect()
 
 
