@@ -15,7 +15,7 @@ from django.conf import settings
 
 from accounts.sessions import session_user_id
 from llm import catalogue, tokens
-from serving.connections import orm_call
+from serving.connections import orm_call, others_wait
 
 from . import choices, fanout, hooks, protocol, recall, selectors, services, titles
 from .actions import (answering, busy, check_rate, end_unstarted, give_back_rate, shutting_down, still_running,
@@ -177,12 +177,16 @@ def _repeat(user, earlier: Message) -> services.Opened:
     return services.Opened(earlier.conversation, earlier, None)
 
 
+GATE_WAIT = 0.01  # s the first hop may wait for the checks, when no other call waits for the thread
+
+
 class _Gate:
     """A send's checks that run on the loop, run ahead beside its first hop (the rate
     limit's count, then chat.hooks'), in one task: they pass in the turn of the loop in
     which Redis answers, with no turn more for a task woken or a callback. The ORM thread
-    goes on from the first hop into the transaction only if they passed already
-    (`passed`); it never waits for them: they may need that very thread."""
+    goes on from the first hop into the transaction only if they have passed (`passed`),
+    waiting for them at most GATE_WAIT, and only while no other call waits for it: they
+    may need that very thread."""
 
     def __init__(self, user, send: protocol.MessageSend, event: str):
         loop = asyncio.get_running_loop()
@@ -209,7 +213,13 @@ def _look_then_store(*, gate: _Gate | None, answer_id, **looking):
     for the ORM thread saved. Returns (the first hop's result, _store's or None)."""
     looked = _before_send(**looking)
     earlier, streaming, look, guess = looked
-    if gate is None or earlier is not None or streaming or not gate.passed.is_set():
+    if gate is None or earlier is not None or streaming:
+        return looked, None
+    if not gate.passed.is_set() and not others_wait():
+        # Late by a Redis round trip, most often (a turn or two of a busy loop): a short
+        # wait here costs nobody else's call, and saves this send its second hop.
+        gate.passed.wait(GATE_WAIT)
+    if not gate.passed.is_set():
         return looked, None
     send = looking["send"]
     try:

@@ -63,8 +63,12 @@ async def orm_call(func, /, *args, **kwargs):
         return await database_sync_to_async(func)(*args, **kwargs)
     done = loop.create_future()
     context = contextvars.copy_context()
+    global _submitted
+    _submitted += 1
 
     def run() -> None:
+        global _started
+        _started += 1
         result = error = None
         try:
             close_old_connections()
@@ -80,6 +84,16 @@ async def orm_call(func, /, *args, **kwargs):
 
     SyncToAsync.single_thread_executor.submit(run)
     return await done
+
+
+# orm_calls handed to the ORM thread (counted on the loop) and begun (counted on the thread):
+# each is written by one thread only.
+_submitted = _started = 0
+
+
+def others_wait() -> bool:
+    """Whether other orm_calls wait for the ORM thread behind the one it runs."""
+    return _submitted > _started
 
 
 def _settle(done: asyncio.Future, result, error) -> None:

@@ -624,6 +624,37 @@ async def test_a_send_the_process_expects_is_looked_at_and_stored_in_one_hop(cha
     await socket.disconnect()
 
 
+async def test_the_first_hop_waits_briefly_for_checks_that_are_late(chat_layer, llm, alice, monkeypatch):
+    """Checks a little later than the first hop (a Redis round trip on a busy loop) are
+    waited for, up to sending.GATE_WAIT, while no other call waits for the ORM thread: the
+    send still takes one hop."""
+    from chat import sending
+
+    llm.enqueue(Scenario.words("one"), Scenario.words("two"))
+    calls, call, rate = [], sending.orm_call, sending.check_rate
+
+    async def counted(func, /, *args, **kwargs):
+        calls.append(func.__name__)
+        return await call(func, *args, **kwargs)
+
+    async def late_rate(*args, **kwargs):
+        await asyncio.sleep(sending.GATE_WAIT / 2)
+        return await rate(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "orm_call", counted)
+    monkeypatch.setattr(sending, "check_rate", late_rate)
+    monkeypatch.setattr(sending, "GATE_WAIT", 0.05)
+    cid = uuid.uuid4()
+    socket, _ = await open_chat(alice, cid)
+    await socket.send_json_to(send_frame("hello", "c1"))
+    await until_done(socket)
+    calls.clear()
+    await socket.send_json_to(send_frame("more", "c2"))
+    assert deltas_text(await until_done(socket)) == "two"
+    assert calls == ["_look_then_store"]
+    await socket.disconnect()
+
+
 async def test_a_remembered_conversation_changed_elsewhere_is_asked_as_stored(chat_layer, llm, alice,
                                                                               monkeypatch):
     """The conversation changed since its last answer here (on another process, or by an
