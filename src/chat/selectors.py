@@ -44,11 +44,12 @@ class SendLook(NamedTuple):
     messages: list[Message]  # all of them, without their reasoning
 
 
-def send_look(*, user, conversation_id) -> SendLook:
-    """The user's conversation with its messages, in one query (each carries its conversation).
+def send_look(*, user, conversation_id, annotations: dict | None = None) -> SendLook:
+    """The user's conversation with its messages, in one query (each carries its conversation,
+    and the `annotations`, which another check may ride on: accounts.sessions.Riding).
     Raises NotOwner when the id belongs to another user's conversation."""
     messages = list(Message.objects.filter(conversation_id=conversation_id).select_related("conversation")
-                    .defer("reasoning"))
+                    .defer("reasoning").annotate(**(annotations or {})))
     if not messages:
         return SendLook(None, [])
     if messages[0].conversation.owner_id != user.pk:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from accounts import sessions
 from accounts.sessions import session_user_id
 from llm import catalogue, tokens
 from serving.connections import orm_call, others_wait
@@ -120,10 +121,20 @@ def _before_send(*, check_session: bool, session_key, user, conversation_id, sen
     Returns (the earlier message of a repeated client_id or None, the answers marked
     streaming, the look, the Guess or None).
     """
-    if check_session and session_user_id(session_key, expected=user.pk) != user.pk:
+    # The session check rides on the look's query where it can: one round trip for both.
+    riding = sessions.riding(session_key, user.pk) if check_session and not known_empty else None
+    if check_session and riding is None and session_user_id(session_key, expected=user.pk) != user.pk:
         raise SessionEnded
-    look = selectors.SendLook(None, []) if known_empty else selectors.send_look(user=user,
-                                                                                conversation_id=conversation_id)
+    try:
+        look = selectors.SendLook(None, []) if known_empty else selectors.send_look(
+            user=user, conversation_id=conversation_id, annotations=riding and riding.annotations)
+    except services.NotOwner:
+        if riding is not None and session_user_id(session_key, expected=user.pk) != user.pk:
+            raise SessionEnded from None  # (checked first, as without the ride)
+        raise
+    if riding is not None and not (look.messages and riding.settles(look.messages[0])):
+        if session_user_id(session_key, expected=user.pk) != user.pk:  # settled Django's way
+            raise SessionEnded
     if send.client_id is not None and any(m.client_id == send.client_id for m in look.messages):
         # Read whole: the look's rows leave out their reasoning, which the echoed frame carries.
         return _earlier_send(conversation_id=conversation_id, client_id=send.client_id), [], look, None

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.sessions import session_user_id
+from accounts.sessions import riding, session_user_id
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +71,44 @@ def test_a_session_of_a_backend_not_configured_is_not_taken(user, settings):
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]
     assert session_user_id(key, expected=user.pk) is None
     assert django_says(key) is None
+
+
+def _rides(key, user) -> bool | None:
+    """Whether the check riding on another query settles `key` as `user`'s (None: it cannot ride)."""
+    check = riding(key, user.pk)
+    if check is None:
+        return None
+    row = type(user).objects.filter(pk=user.pk).annotate(**check.annotations).get()
+    return check.settles(row)
+
+
+def test_a_check_riding_on_another_query_settles_only_a_plain_match(user, other_user, settings):
+    """One query carries it (the send's look: chat.sending); it says yes only where Django's
+    own check would, and every other case goes Django's own way."""
+    live, logged_out, expired, changed, inactive = (logged_in(user) for _ in range(5))
+    Session.objects.filter(session_key=logged_out).delete()
+    Session.objects.filter(session_key=expired).update(expire_date=timezone.now() - timedelta(seconds=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert _rides(live, user) is True
+    assert len(queries) == 1
+    assert _rides(logged_out, user) is False and _rides(expired, user) is False
+    assert _rides(logged_in(other_user), user) is False
+    assert _rides("x" * 32, user) is False and _rides(None, user) is None
+    user.is_active = False
+    user.save()
+    assert _rides(inactive, user) is False
+    user.is_active = True
+    user.save()
+    user.set_password("a new password")
+    user.save()
+    assert _rides(changed, user) is False
+    assert django_says(changed) is None
+    live = logged_in(user)
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+    assert _rides(live, user) is False  # logged in through a backend not configured now
+    assert _rides(logged_in(user), user) is True
+
+
+def test_a_check_cannot_ride_with_another_session_engine(user, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    assert riding("x" * 32, user.pk) is None

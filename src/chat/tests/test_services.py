@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+from django.test import Client
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -135,10 +136,17 @@ def test_a_follow_up_send_takes_few_statements(user, django_assert_num_queries):
     first = send(user, cid, "one", "c1")
     services.answer_finish(answer_id=first.answer.id, status="complete", content="A1", reasoning="", seq=1)
     frame = protocol.parse_client_frame('{"type": "message.send", "content": "two", "client_id": "c2"}')
-    with django_assert_num_queries(1):  # the conversation with its messages: one query
-        earlier, streaming, look, guess = sending._before_send(check_session=False, session_key=None, user=user,
+    client = Client()
+    client.force_login(user)
+    key = client.cookies["sessionid"].value
+    # The conversation with its messages, the socket's session check riding on it: one query.
+    with django_assert_num_queries(1):
+        earlier, streaming, look, guess = sending._before_send(check_session=True, session_key=key, user=user,
                                                                conversation_id=cid, send=frame)
     assert (earlier, streaming) == (None, [])
+    client.logout()
+    with pytest.raises(sending.SessionEnded):
+        sending._before_send(check_session=True, session_key=key, user=user, conversation_id=cid, send=frame)
     assert guess.context == [("user", "one"), ("assistant", "A1"), ("user", "two")]
     # Lock the user (not on SQLite: no row locks, its write transactions run one at a time),
     # lock the conversation, check for room, both messages in one INSERT, the conversation's
