@@ -518,20 +518,22 @@ async def test_no_request_is_asked_early_while_sends_queue_for_their_transaction
     await socket.disconnect()
 
 
-async def test_a_guess_the_stored_send_contradicts_is_asked_again(chat_layer, llm, user, alice, monkeypatch):
-    """The conversation's settings changed (another tab) between the first hop and the
-    transaction: the request asked on the guess is closed unpublished, and the answer is
-    asked again with the stored settings."""
-    from chat import choices
-
-    llm.enqueue(Scenario.words("first answer"), Scenario.words("the guessed answer goes on and on", delay=0.05),
+async def _answered_hello(llm, cookie):
+    """A new chat whose "hello" got "first answer"; the next two requests are queued: one
+    to be closed unpublished, then "right answer". Returns the socket and the chat's id."""
+    llm.enqueue(Scenario.words("first answer"), Scenario.words("never published " * 10, delay=0.05),
                 Scenario.words("right answer"))
     cid = uuid.uuid4()
-    socket, _ = await open_chat(alice, cid)
+    socket, _ = await open_chat(cookie, cid)
     await socket.send_json_to(send_frame("hello", "c1"))
     await until_done(socket)
-    came = _asked_while_storing(monkeypatch, llm, 2, before=lambda: choices.conversation_settings_update(
-        user=user, conversation_id=cid, chosen={"system_prompt": "Be brief."}))
+    return socket, cid
+
+
+async def _asked_again_as_stored(socket, llm, came: list[bool]) -> None:
+    """The follow-up "again" after "hello" / "first answer", whose guessed request (asked
+    while `came` recorded it) the stored system prompt "Be brief." contradicts: it is closed
+    unpublished, and the answer is asked as stored."""
     await socket.send_json_to(send_frame("again", "c2"))
     frames = await until_done(socket)
     assert came == [True]
@@ -542,6 +544,18 @@ async def test_a_guess_the_stored_send_contradicts_is_asked_again(chat_layer, ll
     assert [r["messages"] for r in llm.requests][1:] == [
         earlier, [{"role": "system", "content": "Be brief."}, *earlier]]
     await socket.disconnect()
+
+
+async def test_a_guess_the_stored_send_contradicts_is_asked_again(chat_layer, llm, user, alice, monkeypatch):
+    """The conversation's settings changed (another tab) between the first hop and the
+    transaction: the request asked on the guess is closed unpublished, and the answer is
+    asked again with the stored settings."""
+    from chat import choices
+
+    socket, cid = await _answered_hello(llm, alice)
+    came = _asked_while_storing(monkeypatch, llm, 2, before=lambda: choices.conversation_settings_update(
+        user=user, conversation_id=cid, chosen={"system_prompt": "Be brief."}))
+    await _asked_again_as_stored(socket, llm, came)
 
 
 def _asked_while_looking(monkeypatch, llm, count: int, wait: float = 5) -> list[bool]:
@@ -660,24 +674,10 @@ async def test_a_remembered_conversation_changed_elsewhere_is_asked_as_stored(ch
     """The conversation changed since its last answer here (on another process, or by an
     admin): the request asked on what the process remembered is closed unpublished, and the
     answer is asked on what the first hop read."""
-    llm.enqueue(Scenario.words("first answer"), Scenario.words("the remembered answer goes on and on", delay=0.05),
-                Scenario.words("right answer"))
-    cid = uuid.uuid4()
-    socket, _ = await open_chat(alice, cid)
-    await socket.send_json_to(send_frame("hello", "c1"))
-    await until_done(socket)
+    socket, cid = await _answered_hello(llm, alice)
     await Conversation.objects.filter(id=cid).aupdate(system_prompt="Be brief.")  # as another process would
     came = _asked_while_looking(monkeypatch, llm, 2)
-    await socket.send_json_to(send_frame("again", "c2"))
-    frames = await until_done(socket)
-    assert came == [True]
-    assert deltas_text(frames) == "right answer" and frames[-1]["message"]["content"] == "right answer"
-    assert await llm.async_wait_for_client_close(timeout=5) and llm.closed_early == [1]
-    earlier = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "first answer"},
-               {"role": "user", "content": "again"}]
-    assert [r["messages"] for r in llm.requests][1:] == [earlier, [{"role": "system", "content": "Be brief."},
-                                                                    *earlier]]
-    await socket.disconnect()
+    await _asked_again_as_stored(socket, llm, came)
 
 
 async def test_a_logged_out_send_closes_the_request_asked_before_its_first_hop(chat_layer, llm, alice,
