@@ -38,11 +38,18 @@ def _matches(store, expected) -> bool:
     the session: read in one statement; False sends the caller Django's own way."""
     if type(store).load is not DatabaseSessionStore.load or store.session_key is None:
         return False
-    user_model = get_user_model()
-    sessions = store.model.objects.filter(session_key=store.session_key, expire_date__gt=timezone.now())
-    user = (user_model._default_manager.filter(pk=expected)
-            .annotate(session_data=Subquery(sessions.values("session_data")[:1])).first())
+    user = _user(expected).annotate(session_data=_session_data(store)).first()
     return user is not None and _logged_in_as(store, user, user.session_data)
+
+
+def _user(user_id):
+    return get_user_model()._default_manager.filter(pk=user_id)
+
+
+def _session_data(store) -> Subquery:
+    """The stored data of the store's session while it has not expired (NULL otherwise)."""
+    sessions = store.model.objects.filter(session_key=store.session_key, expire_date__gt=timezone.now())
+    return Subquery(sessions.values("session_data")[:1])
 
 
 def _logged_in_as(store, user, session_data: str | None, *, partial: bool = False) -> bool:
@@ -82,11 +89,9 @@ class Riding:
 
     def __init__(self, store, expected):
         self.store, self.expected = store, expected
-        user_model = get_user_model()
-        sessions = store.model.objects.filter(session_key=store.session_key, expire_date__gt=timezone.now())
-        user = user_model._default_manager.filter(pk=expected)
+        user = _user(expected)
         self.annotations = {
-            "riding_session": Subquery(sessions.values("session_data")[:1]),
+            "riding_session": _session_data(store),
             "riding_password": Subquery(user.values("password")[:1]),
             "riding_active": Subquery(user.values("is_active")[:1]),
         }

@@ -119,7 +119,7 @@ def recover_on_start() -> int:
         live = _live_sync(client, answer.id) if client is not None else None
         if client is not None and not is_stale(live):
             continue  # still beating: another process runs it
-        if client is not None and starting(answer, live):
+        if starting(answer, live):  # (with Redis only)
             continue
         count += services.answer_interrupt(answer_id=answer.id, **_longest_text(answer, live)) is not None
         if client is not None:

@@ -27,6 +27,7 @@ from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
+
 def _refuse_beyond_context(send: protocol.MessageSend) -> None:
     """A question that cannot fit the model's window beside the system prompt is refused.
     (The prompt counted is the operator's and the one this send sets, if any.)"""
